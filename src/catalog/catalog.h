@@ -5,10 +5,24 @@
 // user_version) and upgraded by ordered migrations at Open.
 // Runtime state (channel offsets, dataset versions, runs, windows) gets its own tables in
 // later issues; it does not live in the definition documents.
+//
+// Schema evolution: the migrations are an ordered list in catalog.cc (kMigrations). Step i
+// (1-based) runs in its own IMMEDIATE transaction together with `PRAGMA user_version = i`,
+// so a crash mid-upgrade leaves the database at version i-1 and the step simply runs again
+// at the next Open. To add tables or columns, append a migration; never edit an applied
+// one (a database that already ran it would never see the edit). A database whose
+// user_version is newer than the list is refused with kCorruption, never touched.
+//
+// Errors: every SQLite failure becomes kIoError carrying SQLite's message, except
+// SQLITE_CORRUPT / SQLITE_NOTADB which become kCorruption. Nothing here throws.
+//
 // Thread-safety: all methods are safe to call from any thread; a single internal mutex
-// serialises access to the one connection.
+// serialises access to the one connection. Ownership: the Catalog owns its connection;
+// `clock` is borrowed and must outlive the Catalog. One Catalog per database file per
+// process.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -36,7 +50,7 @@ struct ResourceRecord {
 };
 
 struct ListPage {
-  std::vector<ResourceRecord> records;  // ordered by name, ascending
+  std::vector<ResourceRecord> records;    // ordered by name, ascending
   std::optional<std::string> next_token;  // opaque; pass back as `page_token`
 };
 
@@ -47,7 +61,11 @@ class Catalog {
   static Result<std::unique_ptr<Catalog>> Open(const std::string& path, const Clock* clock,
                                                const char* vfs_name = nullptr);
   ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
 
+  // The schema version this binary migrates to (the number of known migrations).
+  static int LatestSchemaVersion();
   int schema_version() const;
 
   // Inserts a resource and its tags in one transaction. Fails with kAlreadyExists if
@@ -82,10 +100,14 @@ class Catalog {
  private:
   Catalog(sqlite3* db, const Clock* clock);
   Status Migrate() EXCLUDES(mu_);
+  Status Configure() EXCLUDES(mu_);
+  // kNotFound unless (type, name) exists. Called inside a transaction.
+  Status CheckExists(ResourceType type, const std::string& name) REQUIRES(mu_);
 
   Mutex mu_;
   sqlite3* db_ GUARDED_BY(mu_);
   const Clock* clock_;
+  std::atomic<int> schema_version_{0};  // set by Migrate; read lock-free
 };
 
 }  // namespace sluice
