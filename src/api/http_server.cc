@@ -1,0 +1,217 @@
+#include "api/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
+namespace sluice {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+struct HttpServer::Impl {
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor{io};
+  std::atomic<int> connections{0};
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool done = false;
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const HttpServerOptions& opts, const HttpHandler& handler,
+          std::atomic<int>* connections)
+      : stream_(std::move(socket)), opts_(opts), handler_(handler), connections_(connections) {}
+
+  ~Session() { connections_->fetch_sub(1); }
+
+  void Start() { ReadHeader(); }
+
+ private:
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->body_limit(opts_.max_body_bytes);
+    parser_->header_limit(64 * 1024);
+    // An idle keep-alive connection gets the idle timeout; once bytes arrive the request
+    // timeout bounds the rest (set again below).
+    stream_.expires_after(
+        std::chrono::seconds(first_ ? opts_.request_timeout_seconds : opts_.idle_timeout_seconds));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    first_ = false;
+    if (ec) return Fail(ec);
+    stream_.expires_after(std::chrono::seconds(opts_.request_timeout_seconds));
+    auto& req = parser_->get();
+    auto expect = req[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                     req.version());
+      http::async_write(stream_, *cont,
+                        [self = shared_from_this(), cont](beast::error_code ec2, size_t) {
+                          if (ec2) return self->Fail(ec2);
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return WriteError(
+          413, "RequestEntityTooLargeException",
+          "Request body exceeds the limit of " + std::to_string(opts_.max_body_bytes) + " bytes",
+          /*close=*/true);
+    }
+    if (ec) return Fail(ec);
+    auto msg = parser_->release();
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    for (const auto& f : msg) {
+      req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    }
+    req.body = std::move(msg.body());
+    beast::error_code rec;
+    auto ep = stream_.socket().remote_endpoint(rec);
+    if (!rec) req.remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    keep_alive_ = msg.keep_alive();
+    HttpResponse resp = handler_(req);
+    Write(std::move(resp));
+  }
+
+  void WriteError(int status, const std::string& code, const std::string& message, bool close) {
+    HttpResponse r =
+        HttpResponse::Json(status, "{\"__type\":\"" + code + "\",\"message\":\"" + message + "\"}");
+    r.headers.emplace_back("x-amzn-ErrorType", code);
+    keep_alive_ = !close;
+    Write(std::move(r));
+  }
+
+  void Write(HttpResponse resp) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(resp.status));
+    for (auto& [k, v] : resp.headers) res->insert(k, v);
+    res->set(http::field::server, "sluice");
+    res->body() = std::move(resp.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    stream_.expires_after(std::chrono::seconds(opts_.request_timeout_seconds));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                        if (ec) return self->Fail(ec);
+                        if (!self->keep_alive_) return self->Close();
+                        self->ReadHeader();
+                      });
+  }
+
+  void Fail(beast::error_code) { Close(); }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const HttpServerOptions& opts_;
+  const HttpHandler& handler_;
+  std::atomic<int>* connections_;
+  bool keep_alive_ = true;
+  bool first_ = true;
+};
+
+void DoAccept(HttpServer::Impl* impl, const HttpServerOptions* opts, const HttpHandler* handler) {
+  impl->acceptor.async_accept(
+      asio::make_strand(impl->io), [impl, opts, handler](beast::error_code ec, tcp::socket s) {
+        if (ec == asio::error::operation_aborted || !impl->acceptor.is_open()) return;
+        if (!ec) {
+          if (impl->connections.fetch_add(1) >= opts->max_connections) {
+            impl->connections.fetch_sub(1);
+            beast::error_code ignore;
+            s.close(ignore);
+          } else {
+            std::make_shared<Session>(std::move(s), *opts, *handler, &impl->connections)->Start();
+          }
+        }
+        DoAccept(impl, opts, handler);
+      });
+}
+
+}  // namespace
+
+HttpServer::HttpServer(HttpServerOptions opts, HttpHandler handler)
+    : opts_(std::move(opts)), handler_(std::move(handler)), impl_(std::make_unique<Impl>()) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(opts_.host, ec);
+  if (ec) return Status::InvalidArgument("invalid listen address '" + opts_.host + "'");
+  tcp::endpoint ep(addr, static_cast<unsigned short>(opts_.port));
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IoError("cannot listen on " + opts_.host + ":" + std::to_string(opts_.port) +
+                           ": " + ec.message());
+  }
+  bound_port_ = impl_->acceptor.local_endpoint().port();
+  impl_->work.emplace(impl_->io.get_executor());
+  DoAccept(impl_.get(), &opts_, &handler_);
+  int n = opts_.io_threads > 0 ? opts_.io_threads : 1;
+  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { impl_->io.run(); });
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  if (stopped_.exchange(true)) return;
+  asio::post(impl_->io, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  impl_->work.reset();
+  impl_->io.stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  {
+    std::lock_guard<std::mutex> l(impl_->done_mu);
+    impl_->done = true;
+  }
+  impl_->done_cv.notify_all();
+}
+
+void HttpServer::Wait() {
+  std::unique_lock<std::mutex> l(impl_->done_mu);
+  impl_->done_cv.wait(l, [this] { return impl_->done; });
+}
+
+}  // namespace sluice

@@ -1,0 +1,90 @@
+// IotAnalyticsService: the AWS IoT Analytics REST API (restJson1, signing name
+// "iotanalytics"). Owns the mapping between the wire shapes and the catalog's definition
+// documents, and the service-side rules that need the catalog (referenced channels and
+// datastores exist, dataset-trigger dependencies, tag and resource quotas).
+// Request validation lives in validate.h; error rendering in api/errors.h.
+//
+// Threads: Handle() runs on HTTP I/O threads, concurrently. Catalog calls are thread-safe;
+// `mutation_mu_` serialises the check-then-write sequences that span several catalog calls
+// (dataset trigger dependencies, tag quota) so two concurrent requests cannot both pass a
+// check that only one of them may pass.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/router.h"
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "common/thread_annotations.h"
+
+namespace sluice::iota {
+
+struct IotAnalyticsConfig {
+  std::string region = "us-east-1";
+  std::string account_id = "123456789012";
+  int64_t max_channels = 50;
+  int64_t max_datastores = 25;
+  int64_t max_pipelines = 100;
+  int64_t max_datasets = 100;
+  int64_t max_datasets_triggered_per_dataset = 10;
+  int64_t max_tags_per_resource = 50;
+};
+
+class IotAnalyticsService final : public ApiService {
+ public:
+  IotAnalyticsService(Catalog* catalog, const Clock* clock, IotAnalyticsConfig config);
+
+  std::string signing_name() const override { return "iotanalytics"; }
+  HttpResponse Handle(const HttpRequest& req, const RequestContext& ctx) override;
+
+  std::string Arn(ResourceType type, const std::string& name) const;
+
+  struct Call;  // one request being handled (defined in the .cc)
+
+ private:
+  HttpResponse Dispatch(Call& call);
+
+  // Channels
+  HttpResponse CreateChannel(Call& c);
+  HttpResponse DescribeChannel(Call& c, const std::string& name);
+  HttpResponse ListChannels(Call& c);
+  HttpResponse UpdateChannel(Call& c, const std::string& name);
+  // Datastores
+  HttpResponse CreateDatastore(Call& c);
+  HttpResponse DescribeDatastore(Call& c, const std::string& name);
+  HttpResponse ListDatastores(Call& c);
+  HttpResponse UpdateDatastore(Call& c, const std::string& name);
+  // Pipelines
+  HttpResponse CreatePipeline(Call& c);
+  HttpResponse DescribePipeline(Call& c, const std::string& name);
+  HttpResponse ListPipelines(Call& c);
+  HttpResponse UpdatePipeline(Call& c, const std::string& name);
+  // Datasets
+  HttpResponse CreateDataset(Call& c);
+  HttpResponse DescribeDataset(Call& c, const std::string& name);
+  HttpResponse ListDatasets(Call& c);
+  HttpResponse UpdateDataset(Call& c, const std::string& name);
+  // Shared
+  HttpResponse DeleteResource(Call& c, ResourceType type, const std::string& name);
+  HttpResponse TagResource(Call& c);
+  HttpResponse UntagResource(Call& c);
+  HttpResponse ListTagsForResource(Call& c);
+  HttpResponse PutLoggingOptions(Call& c);
+  HttpResponse DescribeLoggingOptions(Call& c);
+  HttpResponse NotAvailableYet(const std::string& operation);
+
+  Status CheckPipelineRefs(const nlohmann::json& body) const;
+  Status CheckDatasetTriggers(const std::string& dataset_name, const nlohmann::json& actions,
+                              const nlohmann::json& triggers) REQUIRES(mutation_mu_);
+  Result<std::pair<ResourceType, std::string>> ParseArn(const std::string& arn) const;
+
+  Catalog* catalog_;
+  const Clock* clock_;
+  IotAnalyticsConfig config_;
+  Mutex mutation_mu_;
+};
+
+}  // namespace sluice::iota

@@ -1,0 +1,155 @@
+// sluice: the single binary. `sluice serve` runs the whole system on one port.
+// Threads: main parses flags, opens the catalog, starts the HTTP server's I/O threads and
+// then waits in sigwait() for SIGINT/SIGTERM (blocked in every thread), after which it
+// stops the server and closes the catalog.
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/http_server.h"
+#include "api/iotanalytics/service.h"
+#include "api/router.h"
+#include "api/sigv4.h"
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "common/env.h"
+#include "server/credentials.h"
+#include "server/flags.h"
+
+namespace sluice {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+void PrintUsage(std::FILE* out) {
+  std::fprintf(out,
+               "sluice %s - self-hosted, wire-compatible AWS IoT Analytics\n\n"
+               "usage:\n"
+               "  sluice serve [flags]   run the server (sluice serve --help for flags)\n"
+               "  sluice version         print the version\n"
+               "  sluice help            this text\n",
+               kVersion);
+}
+
+int Serve(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::cout << ServeHelp();
+      return 0;
+    }
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto cfg = ParseServeFlags(args, [](const char* n) -> const char* { return std::getenv(n); });
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "sluice: %s\n", cfg.status().message().c_str());
+    return 2;
+  }
+  std::string host;
+  int port = 0;
+  if (Status st = SplitHostPort(cfg->listen, &host, &port); !st.ok()) {
+    std::fprintf(stderr, "sluice: %s\n", st.message().c_str());
+    return 2;
+  }
+
+  // Block the shutdown signals in every thread; main waits for them with sigwait.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Env* env = Env::Default();
+  if (Status st = env->CreateDirs(cfg->data_dir); !st.ok()) {
+    std::fprintf(stderr, "sluice: %s\n", st.message().c_str());
+    return 1;
+  }
+  const char* id = std::getenv("SLUICE_ACCESS_KEY_ID");
+  const char* secret = std::getenv("SLUICE_SECRET_ACCESS_KEY");
+  auto creds = LoadOrCreateRootCredentials(env, cfg->data_dir, id ? id : "", secret ? secret : "");
+  if (!creds.ok()) {
+    std::fprintf(stderr, "sluice: credentials: %s\n", creds.status().message().c_str());
+    return 1;
+  }
+  if (creds->generated) {
+    std::printf(
+        "generated root credentials (saved in %s):\n  AWS_ACCESS_KEY_ID=%s\n"
+        "  AWS_SECRET_ACCESS_KEY=%s\n",
+        creds->path.c_str(), creds->root.access_key_id.c_str(),
+        creds->root.secret_access_key.c_str());
+  }
+
+  Clock* clock = SystemClock::Default();
+  auto catalog = Catalog::Open(cfg->data_dir + "/catalog.db", clock);
+  if (!catalog.ok()) {
+    std::fprintf(stderr, "sluice: catalog: %s\n", catalog.status().message().c_str());
+    return 1;
+  }
+
+  StaticCredentialProvider provider(creds->root);
+  SigV4Verifier verifier(&provider, clock);
+  Router router(&verifier);
+  router.RegisterPublic(
+      "health", [](const HttpRequest&) { return HttpResponse::Json(200, "{\"status\":\"ok\"}"); });
+  iota::IotAnalyticsConfig icfg;
+  icfg.region = cfg->region;
+  icfg.account_id = cfg->account_id;
+  icfg.max_channels = cfg->max_channels;
+  icfg.max_datastores = cfg->max_datastores;
+  icfg.max_pipelines = cfg->max_pipelines;
+  icfg.max_datasets = cfg->max_datasets;
+  router.RegisterService(std::make_unique<iota::IotAnalyticsService>(catalog->get(), clock, icfg));
+
+  HttpServerOptions hopts;
+  hopts.host = host;
+  hopts.port = port;
+  hopts.io_threads = static_cast<int>(cfg->io_threads);
+  hopts.max_body_bytes = static_cast<uint64_t>(cfg->max_body_bytes);
+  hopts.request_timeout_seconds = static_cast<int>(cfg->request_timeout_seconds);
+  HttpServer server(hopts, [&router](HttpRequest& req) { return router.Route(req); });
+  if (Status st = server.Start(); !st.ok()) {
+    std::fprintf(stderr, "sluice: %s\n", st.message().c_str());
+    return 1;
+  }
+  double startup_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("listening on %s:%d\n", host.c_str(), server.port());
+  std::fflush(stdout);
+  std::fprintf(stderr, "sluice %s: data dir %s, region %s, account %s, started in %.1f ms\n",
+               kVersion, cfg->data_dir.c_str(), cfg->region.c_str(), cfg->account_id.c_str(),
+               startup_ms);
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  std::fprintf(stderr, "sluice: received %s, shutting down\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
+  server.Stop();
+  catalog->reset();
+  return 0;
+}
+
+}  // namespace
+}  // namespace sluice
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    sluice::PrintUsage(stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "version" || args[0] == "--version") {
+    std::printf("sluice 0.1.0\n");
+    return 0;
+  }
+  if (args[0] == "serve") return sluice::Serve({args.begin() + 1, args.end()});
+  std::fprintf(stderr, "sluice: unknown command '%s'\n\n", args[0].c_str());
+  sluice::PrintUsage(stderr);
+  return 2;
+}
