@@ -496,6 +496,24 @@ TEST_F(CatalogTest, FailedWritesReturnErrorsAndCatalogRecovers) {
   EXPECT_EQ(**cat->GetSetting("s"), "2");
 }
 
+TEST_F(CatalogTest, MigrationFailingMidwayIsRetriedAtNextOpen) {
+  FaultVfs* vfs = FaultVfs::Install("sluice-catalog-fault-d");
+  ASSERT_NE(vfs, nullptr);
+  for (int64_t writes_ok : {0, 2}) {
+    SCOPED_TRACE(writes_ok);
+    const std::string path = dir_ + "/migrate" + std::to_string(writes_ok) + ".db";
+    vfs->FailWritesAfter(writes_ok);
+    auto failed = Catalog::Open(path, &clock_, vfs->name());
+    vfs->Clear();
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.status().code(), StatusCode::kIoError) << failed.status().ToString();
+    auto cat = OpenOrDie(path, vfs->name());
+    ASSERT_NE(cat, nullptr);
+    EXPECT_EQ(cat->schema_version(), Catalog::LatestSchemaVersion());
+    EXPECT_TRUE(cat->Create(ResourceType::kChannel, "c", "{}", {{"k", "v"}}, kNoLimit).ok());
+  }
+}
+
 TEST_F(CatalogTest, TornTransactionIsAbsentAfterReopen) {
   FaultVfs* vfs = FaultVfs::Install("sluice-catalog-fault-b");
   ASSERT_NE(vfs, nullptr);
