@@ -699,7 +699,9 @@ class Generator {
           };
           break;
         case 2: {
-          const int n = Uniform(1, 31);
+          // Month edges (1, 28-31) are where W must not leave the month.
+          static const int kEdges[] = {1, 28, 29, 30, 31};
+          const int n = Chance(50) ? kEdges[Uniform(0, 4)] : Uniform(1, 31);
           dom = std::to_string(n) + "W";
           // The workday of the month closest to day n (none if the month has no day n).
           s.day_matches = [n](int y, unsigned m, unsigned d) {
