@@ -173,6 +173,8 @@ bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out) {
 bool ValidCivil(int y, int mo, int d, int h, int mi, int se) {
   if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60) return false;
   static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo == 2 && d == 29 && !leap) return false;
   return d <= kDays[mo - 1];
 }
 

@@ -40,6 +40,9 @@ TEST(StringsTest, Times) {
   EXPECT_EQ(ParseIso8601Micros("2020-01-02T04:04:05+01:00").value(), 1577934245000000);
   EXPECT_FALSE(ParseIso8601Micros("2020-01-02").has_value());
   EXPECT_FALSE(ParseIso8601Micros("yesterday").has_value());
+  EXPECT_FALSE(ParseIso8601Micros("2023-02-29T00:00:00Z").has_value());
+  EXPECT_TRUE(ParseIso8601Micros("2024-02-29T00:00:00Z").has_value());
+  EXPECT_FALSE(ParseAmzDate("21000229T000000Z").has_value());
   EXPECT_EQ(FormatIso8601(1577934245), "2020-01-02T03:04:05Z");
   EXPECT_EQ(ParseHttpDate("Sun, 30 Aug 2015 12:36:00 GMT").value(), 1440938160);
 }
