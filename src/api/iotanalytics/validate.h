@@ -6,8 +6,25 @@
 // in AWS's wording, e.g.
 //   1 validation error detected: Value 'a-b' at 'channelName' failed to satisfy constraint:
 //   Member must satisfy regular expression pattern: (^(?!_{2}))(^[a-zA-Z0-9_]+$)
-// Unknown JSON members are ignored, as AWS does.
-// Thread-safety: pure functions.
+// Unknown JSON members are ignored, as AWS does; a JSON null counts as an absent member.
+// Validation stops at the first error. Message forms:
+//   model constraints (AWS coral wording, echoed values cut to 100 code points + "..."):
+//     1 validation error detected: Value null at 'x.y' failed to satisfy constraint: Member must
+//     not be null
+//     ... Member must have length greater than or equal to N   (strings: Unicode code points;
+//     ... Member must have length less than or equal to N       lists and maps: element count)
+//     ... Member must have value greater than or equal to N / less than or equal to N
+//     ... Member must satisfy enum value set: [ACU_1, ACU_2]
+//   wrong JSON type:       Value at 'x.y' must be a string|an integer|a number|a boolean|
+//                          an object|a list
+//   unions:                Exactly one of [a, b] must be set at 'x.y'
+//   other service rules:   Value at 'x.y' is invalid: <rule, naming the activity/variable/...>
+//   trigger rules:         the AWS texts below, verbatim, no path
+//   schedule expressions:  ScheduleExpression::Parse's message, verbatim
+// Field paths use the request member names; list elements are 1-based with ".member"
+// (e.g. 'pipelineActivities.2.member.math.math', 'actions.1.member.queryAction.sqlQuery').
+// Integers must be 32-bit (an integral float such as 3.0 is accepted).
+// Thread-safety: pure functions; no exception escapes.
 #pragma once
 
 #include <set>
@@ -30,7 +47,8 @@ Status ValidateUpdateChannel(const Json& body);
 Status ValidateCreateDatastore(const Json& body);
 Status ValidateUpdateDatastore(const Json& body);
 
-// Names the pipeline refers to, for the caller's existence checks.
+// Names the pipeline refers to, for the caller's existence checks. Cleared and refilled by
+// the pipeline validators; complete only when they return OK. `refs` may be null.
 struct PipelineRefs {
   std::set<std::string> channels;
   std::set<std::string> datastores;
@@ -54,7 +72,8 @@ Status ValidateUpdatePipeline(const Json& body, PipelineRefs* refs);
 Status ValidateCreateDataset(const Json& body);
 Status ValidateUpdateDataset(const Json& body);
 
-// {"tags": [{"key","value"}...]} 1-50, key/value 1-256.
+// `tags` is the list itself ([{"key","value"}...]): 1-50 entries, key/value 1-256, keys
+// unique. A null `tags` is reported as a missing required member named `field`.
 Status ValidateTagList(const std::string& field, const Json& tags);
 Status ValidatePutLoggingOptions(const Json& body);
 
