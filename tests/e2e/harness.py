@@ -97,6 +97,7 @@ class Server:
         self._lines = None
         self._reader = None
         self._stderr_file = None
+        self._clients = []
 
     # ----- lifecycle -------------------------------------------------------------
 
@@ -257,6 +258,7 @@ class Server:
         self._finish()
 
     def _finish(self):
+        self.close_clients()
         if self._reader is not None:
             self._reader.join(timeout=STOP_TIMEOUT)
         if self.proc is not None and self.proc.stdout is not None:
@@ -273,6 +275,7 @@ class Server:
 
     def close(self):
         """Best-effort teardown: stops the process and removes the temp directory."""
+        self.close_clients()
         if self.proc is not None:
             try:
                 self.stop(timeout=5)
@@ -295,14 +298,21 @@ class Server:
     def endpoint(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def client(self, access_key=None, secret_key=None, validate=True):
+    def client(self, access_key=None, secret_key=None, validate=True, region=REGION):
         cfg = botocore.config.Config(retries={"total_max_attempts": 1},  # no retries
                                      parameter_validation=validate,
                                      connect_timeout=5, read_timeout=30)
         session = boto3.session.Session(aws_access_key_id=access_key or self.access_key,
                                         aws_secret_access_key=secret_key or self.secret_key,
-                                        region_name=REGION)
-        return session.client("iotanalytics", endpoint_url=self.endpoint, config=cfg)
+                                        region_name=region)
+        client = session.client("iotanalytics", endpoint_url=self.endpoint, config=cfg)
+        self._clients.append(client)
+        return client
+
+    def close_clients(self):
+        for client in self._clients:
+            client.close()
+        self._clients = []
 
     def raw(self, method, path, body=b"", headers=None, timeout=30):
         """Sends one request as given (no signing); returns (status, headers dict, body bytes)."""

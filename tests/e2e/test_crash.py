@@ -283,8 +283,9 @@ class CrashTest(unittest.TestCase):
         def timed_start(how):
             self.server.start()
             listening = self.server.startup_seconds
+            client = self.server.client()
             t0 = time.monotonic()
-            names = list_names(self.server.client(), "dataset")
+            names = list_names(client, "dataset")
             figures.append((how, listening, time.monotonic() - t0))
             self.assertEqual(len(names), 60)
 
