@@ -1028,12 +1028,10 @@ class TagsTest(E2ETestCase):
                          resourceArn=missing, tagKeys=["a"])
         for bad in ("bogus", "arn:aws:iotanalytics:us-east-1:123456789012:widget/thing"):
             with self.subTest(arn=bad):
-                with self.assertRaises(ClientError) as cm:
-                    self.nv.list_tags_for_resource(resourceArn=bad)
-                self.assertIn(cm.exception.response["Error"]["Code"],
-                              ("InvalidRequestException", "ResourceNotFoundException"))
-        self.assertError("InvalidRequestException", self.nv.list_tags_for_resource,
-                         resourceArn="bogus", contains="resourceArn")
+                self.assertError("InvalidRequestException", self.nv.list_tags_for_resource,
+                                 resourceArn=bad, contains="resourceArn")
+                self.assertError("InvalidRequestException", self.nv.tag_resource,
+                                 resourceArn=bad, tags=tags, contains="resourceArn")
         _, arn = self.make("channel", tags)
         too_many = [{"key": f"k{i}", "value": "v"} for i in range(51)]
         self.assertError("InvalidRequestException", self.nv.tag_resource, resourceArn=arn,
@@ -1053,6 +1051,8 @@ class TagsTest(E2ETestCase):
 class LoggingOptionsTest(E2ETestCase):
 
     def test_put_and_describe(self):
+        # A fresh server has no logging options yet.
+        self.assertError("ResourceNotFoundException", self.c.describe_logging_options)
         opts = {"roleArn": ROLE, "level": "ERROR", "enabled": True}
         r = self.c.put_logging_options(loggingOptions=opts)
         self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 200)

@@ -119,12 +119,11 @@ class CrashTest(unittest.TestCase):
         unknown = {k: [] for k in KINDS}
         errors = []
         progress = threading.Condition()
-        stop = threading.Event()
 
         def writer(kind):
             client = self.server.client()
             i = 0
-            while not stop.is_set():
+            while True:  # until the kill makes a create fail
                 name = f"{kind}_{i}"
                 i += 1
                 try:
@@ -150,7 +149,6 @@ class CrashTest(unittest.TestCase):
         total = sum(map(len, acked.values()))
         # Kill from this thread while the writer threads keep creating.
         self.server.kill9()
-        stop.set()
         for t in threads:
             t.join(timeout=60)
             self.assertFalse(t.is_alive(), "a writer thread hung after kill -9")
