@@ -1,9 +1,13 @@
 #include "api/http_server.h"
 
+#include "api/errors.h"
+#include "common/strings.h"
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -54,7 +58,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec) {
     first_ = false;
-    if (ec) return Fail(ec);
+    if (ec) return FailRequest(ec);
     stream_.expires_after(std::chrono::seconds(opts_.request_timeout_seconds));
     auto& req = parser_->get();
     auto expect = req[http::field::expect];
@@ -78,13 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == http::error::body_limit) {
-      return WriteError(
-          413, "RequestEntityTooLargeException",
-          "Request body exceeds the limit of " + std::to_string(opts_.max_body_bytes) + " bytes",
-          /*close=*/true);
-    }
-    if (ec) return Fail(ec);
+    if (ec) return FailRequest(ec);
     auto msg = parser_->release();
     HttpRequest req;
     req.method = std::string(msg.method_string());
@@ -101,11 +99,28 @@ class Session : public std::enable_shared_from_this<Session> {
     Write(std::move(resp));
   }
 
-  void WriteError(int status, const std::string& code, const std::string& message, bool close) {
-    HttpResponse r =
-        HttpResponse::Json(status, "{\"__type\":\"" + code + "\",\"message\":\"" + message + "\"}");
-    r.headers.emplace_back("x-amzn-ErrorType", code);
-    keep_alive_ = !close;
+  // A request that cannot be read completely: answer what we can, then close.
+  void FailRequest(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return WriteError(
+          413, "RequestEntityTooLargeException",
+          "Request body exceeds the limit of " + std::to_string(opts_.max_body_bytes) + " bytes");
+    }
+    if (ec == http::error::header_limit) {
+      return WriteError(431, "RequestHeaderFieldsTooLargeException",
+                        "Request headers exceed the limit of 65536 bytes");
+    }
+    if (ec.category() == beast::error_code(http::error::bad_target).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      return WriteError(400, "BadRequestException", "Malformed HTTP request: " + ec.message());
+    }
+    Fail(ec);  // timeout, reset or EOF: nobody to answer
+  }
+
+  void WriteError(int status, const std::string& code, const std::string& message) {
+    HttpResponse r = JsonErrorResponse(status, code, message);
+    r.SetHeader("x-amzn-RequestId", NewUuid());
+    keep_alive_ = false;
     Write(std::move(r));
   }
 
@@ -122,12 +137,29 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code ec, size_t) {
                         if (ec) return self->Fail(ec);
-                        if (!self->keep_alive_) return self->Close();
+                        if (!self->keep_alive_) return self->LingeringClose();
                         self->ReadHeader();
                       });
   }
 
   void Fail(beast::error_code) { Close(); }
+
+  // Half-close and drain what the client is still sending, so closing with unread bytes
+  // does not reset the connection before the client has read our response.
+  void LingeringClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain();
+  }
+
+  void Drain() {
+    stream_.async_read_some(asio::buffer(drain_buf_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Drain();
+                            });
+  }
 
   void Close() {
     beast::error_code ec;
@@ -143,6 +175,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::atomic<int>* connections_;
   bool keep_alive_ = true;
   bool first_ = true;
+  std::array<char, 4096> drain_buf_;
 };
 
 void DoAccept(HttpServer::Impl* impl, const HttpServerOptions* opts, const HttpHandler* handler) {

@@ -399,7 +399,7 @@ Status PayloadMismatch(const std::string& claimed, const std::string& computed) 
   return Invalid(
       "The provided 'x-amz-content-sha256' header does not match what was computed. "
       "ClientComputedContentSHA256: " +
-      claimed + ", S3ComputedContentSHA256: " + computed);
+      claimed + ", ServerComputedContentSHA256: " + computed);
 }
 
 const std::string& EmptyString() {
