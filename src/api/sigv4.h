@@ -44,7 +44,7 @@ struct AuthContext {
   bool presigned = false;
   // The payload-hash line used: hex digest, "UNSIGNED-PAYLOAD" or a STREAMING-* literal.
   std::string payload_hash;
-  std::string signature;  // hex; seeds aws-chunked chunk signatures (S3 issue)
+  std::string signature;    // hex; seeds aws-chunked chunk signatures (S3 issue)
   std::string signing_key;  // raw kSigning bytes; for chunk signatures
   std::string amz_date;     // YYYYMMDDTHHMMSSZ
 };

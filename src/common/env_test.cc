@@ -9,7 +9,8 @@ namespace sluice {
 namespace {
 
 std::string TempDir() {
-  std::string d = std::filesystem::temp_directory_path() / ("sluice_env_test_" + std::to_string(::getpid()));
+  std::string d =
+      std::filesystem::temp_directory_path() / ("sluice_env_test_" + std::to_string(::getpid()));
   std::filesystem::remove_all(d);
   return d;
 }

@@ -12,19 +12,19 @@ namespace sluice {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,      // caller's input breaks a rule (-> InvalidRequestException)
-  kNotFound,             // named resource is absent (-> ResourceNotFoundException)
-  kAlreadyExists,        // resource exists (-> ResourceAlreadyExistsException)
-  kLimitExceeded,        // quota reached (-> LimitExceededException)
-  kThrottled,            // rate limit (-> ThrottlingException)
-  kUnavailable,          // capability or dependency not available (-> ServiceUnavailableException)
+  kInvalidArgument,  // caller's input breaks a rule (-> InvalidRequestException)
+  kNotFound,         // named resource is absent (-> ResourceNotFoundException)
+  kAlreadyExists,    // resource exists (-> ResourceAlreadyExistsException)
+  kLimitExceeded,    // quota reached (-> LimitExceededException)
+  kThrottled,        // rate limit (-> ThrottlingException)
+  kUnavailable,      // capability or dependency not available (-> ServiceUnavailableException)
   kMissingAuthentication,  // no credentials at all
   kIncompleteSignature,    // credentials present but malformed
   kInvalidSignature,       // signature mismatch or outside the clock-skew window
   kUnrecognizedClient,     // unknown access key or session token
-  kIoError,              // filesystem / storage failure
-  kCorruption,           // stored data unreadable
-  kInternal,             // bug or unexpected state
+  kIoError,                // filesystem / storage failure
+  kCorruption,             // stored data unreadable
+  kInternal,               // bug or unexpected state
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -35,7 +35,9 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status LimitExceeded(std::string m) { return {StatusCode::kLimitExceeded, std::move(m)}; }
@@ -69,8 +71,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {}   // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
@@ -95,15 +97,14 @@ class [[nodiscard]] Result {
 #define SLUICE_CONCAT(a, b) SLUICE_CONCAT_INNER(a, b)
 
 // Returns the status from the enclosing function when it is not OK.
-#define RETURN_IF_ERROR(expr)                   \
-  do {                                          \
-    ::sluice::Status _st = (expr);              \
-    if (!_st.ok()) return _st;                  \
+#define RETURN_IF_ERROR(expr)      \
+  do {                             \
+    ::sluice::Status _st = (expr); \
+    if (!_st.ok()) return _st;     \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, ResultExpr()) — binds the value or returns the error.
-#define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL(SLUICE_CONCAT(_res_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN(lhs, expr) ASSIGN_OR_RETURN_IMPL(SLUICE_CONCAT(_res_, __LINE__), lhs, expr)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) return tmp.status();         \

@@ -179,8 +179,8 @@ bool ValidCivil(int y, int mo, int d, int h, int mi, int se) {
 }
 
 int64_t ToEpoch(int y, int mo, int d, int h, int mi, int se) {
-  return DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-         h * 3600 + mi * 60 + se;
+  return DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+         mi * 60 + se;
 }
 
 }  // namespace
@@ -211,14 +211,14 @@ std::string FormatAmzDate(int64_t t) {
 
 std::string FormatIso8601(int64_t t) {
   std::string a = FormatAmzDate(t);  // YYYYMMDDTHHMMSSZ
-  return a.substr(0, 4) + "-" + a.substr(4, 2) + "-" + a.substr(6, 2) + "T" + a.substr(9, 2) +
-         ":" + a.substr(11, 2) + ":" + a.substr(13, 2) + "Z";
+  return a.substr(0, 4) + "-" + a.substr(4, 2) + "-" + a.substr(6, 2) + "T" + a.substr(9, 2) + ":" +
+         a.substr(11, 2) + ":" + a.substr(13, 2) + "Z";
 }
 
 std::optional<int64_t> ParseIso8601Micros(std::string_view s) {
   int y, mo, d, h, mi, se;
-  if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      s[13] != ':' || s[16] != ':') {
+  if (s.size() < 19 || s[4] != '-' || s[7] != '-' ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':') {
     return std::nullopt;
   }
   if (!ParseDigits(s, 0, 4, &y) || !ParseDigits(s, 5, 2, &mo) || !ParseDigits(s, 8, 2, &d) ||
