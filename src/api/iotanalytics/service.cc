@@ -1,6 +1,8 @@
 #include "api/iotanalytics/service.h"
 
 #include <algorithm>
+#include <cctype>
+#include <mutex>
 #include <set>
 
 #include "api/errors.h"
@@ -136,8 +138,8 @@ Json StorageSummary(const Json& storage) {
 }  // namespace
 
 IotAnalyticsService::IotAnalyticsService(Catalog* catalog, const Clock* clock,
-                                         IotAnalyticsConfig config)
-    : catalog_(catalog), clock_(clock), config_(std::move(config)) {}
+                                         IotAnalyticsConfig config, DataPlane data_plane)
+    : catalog_(catalog), clock_(clock), config_(std::move(config)), dp_(data_plane) {}
 
 std::string IotAnalyticsService::Arn(ResourceType type, const std::string& name) const {
   return "arn:aws:iotanalytics:" + config_.region + ":" + config_.account_id + ":" +
@@ -195,7 +197,11 @@ HttpResponse IotAnalyticsService::Dispatch(Call& c) {
     r = resource_routes(ResourceType::kChannel, &IotAnalyticsService::CreateChannel,
                         &IotAnalyticsService::ListChannels, &IotAnalyticsService::DescribeChannel,
                         &IotAnalyticsService::UpdateChannel);
-    if (!r && is("GET", 3) && s[2] == "sample") return NotAvailableYet("SampleChannelData");
+    if (!r && is("GET", 3) && s[2] == "sample") {
+      Status st = ValidateResourceName("channelName", Json(s[1]));
+      if (!st.ok()) return JsonErrorResponse(st);
+      return SampleChannelData(c, s[1]);
+    }
   } else if (root == "datastores") {
     r = resource_routes(ResourceType::kDatastore, &IotAnalyticsService::CreateDatastore,
                         &IotAnalyticsService::ListDatastores,
@@ -222,7 +228,7 @@ HttpResponse IotAnalyticsService::Dispatch(Call& c) {
     }
     if (!r && is("GET", 3) && s[2] == "contents") return NotAvailableYet("ListDatasetContents");
   } else if (root == "messages" && is("POST", 2) && s[1] == "batch") {
-    return NotAvailableYet("BatchPutMessage");
+    return BatchPutMessage(c);
   } else if (root == "pipelineactivities" && is("POST", 2) && s[1] == "run") {
     return NotAvailableYet("RunPipelineActivity");
   } else if (root == "tags" && s.size() == 1) {
@@ -236,6 +242,20 @@ HttpResponse IotAnalyticsService::Dispatch(Call& c) {
   if (r) return std::move(*r);
   return JsonErrorResponse(404, "UnknownOperationException",
                            "No IoT Analytics operation matches " + m + " " + c.target.path);
+}
+
+HttpResponse IotAnalyticsService::CreateError(const Status& st, ResourceType type,
+                                              const std::string& name, int64_t limit) const {
+  if (st.code() == StatusCode::kAlreadyExists) {
+    return JsonErrorResponse(
+        Status::AlreadyExists("A resource with the name " + name + " already exists.")
+            .WithResource(name, Arn(type, name)));
+  }
+  if (st.code() == StatusCode::kLimitExceeded) {
+    return JsonErrorResponse(Status::LimitExceeded(std::string(TypeNoun(type)) + " limit of " +
+                                                   std::to_string(limit) + " reached"));
+  }
+  return JsonErrorResponse(st);
 }
 
 HttpResponse IotAnalyticsService::NotAvailableYet(const std::string& operation) {
@@ -258,17 +278,19 @@ HttpResponse IotAnalyticsService::CreateChannel(Call& c) {
                                                 : Json{{"serviceManagedS3", Json::object()}}},
       {"retentionPeriod", NormalizeRetention(c.body.value("retentionPeriod", Json::object()))}};
   auto tags = TagMap(c.body.value("tags", Json()));
+  MutexLock l(&mutation_mu_);
+  std::unique_lock<std::shared_mutex> lifecycle(channel_lifecycle_mu_);
+  if (dp_.channels != nullptr) {
+    if (catalog_->Get(ResourceType::kChannel, name).ok()) {
+      return CreateError(Status::AlreadyExists(name), ResourceType::kChannel, name, 0);
+    }
+    // A log left behind by an interrupted delete must not reappear under the new channel.
+    st = dp_.channels->DropChannel(name);
+    if (st.ok()) st = dp_.channels->CreateChannel(name);
+    if (!st.ok()) return JsonErrorResponse(st);
+  }
   st = catalog_->Create(ResourceType::kChannel, name, def.dump(), *tags, config_.max_channels);
-  if (st.code() == StatusCode::kAlreadyExists) {
-    return JsonErrorResponse(
-        Status::AlreadyExists("A resource with the name " + name + " already exists.")
-            .WithResource(name, Arn(ResourceType::kChannel, name)));
-  }
-  if (st.code() == StatusCode::kLimitExceeded) {
-    return JsonErrorResponse(Status::LimitExceeded(
-        "Channel limit of " + std::to_string(config_.max_channels) + " reached"));
-  }
-  if (!st.ok()) return JsonErrorResponse(st);
+  if (!st.ok()) return CreateError(st, ResourceType::kChannel, name, config_.max_channels);
   return JsonOk(201, {{"channelName", name},
                       {"channelArn", Arn(ResourceType::kChannel, name)},
                       {"retentionPeriod", def["retentionPeriod"]}});
@@ -288,11 +310,20 @@ HttpResponse IotAnalyticsService::DescribeChannel(Call& c, const std::string& na
                 {"retentionPeriod", def["retentionPeriod"]},
                 {"creationTime", Seconds(rec->creation_micros)},
                 {"lastUpdateTime", Seconds(rec->last_update_micros)}}}};
+  double size = 0;
+  if (dp_.channels != nullptr) {
+    auto cs = dp_.channels->Stats(name);
+    if (cs.ok()) {
+      size = static_cast<double>(cs->size_bytes);
+      if (cs->last_arrival_micros) {
+        out["channel"]["lastMessageArrivalTime"] = Seconds(*cs->last_arrival_micros);
+      }
+    }
+  }
   if (*stats) {
-    // No message can reach a channel before ingest exists, so the estimate is exact.
     out["statistics"] = {
         {"size",
-         {{"estimatedSizeInBytes", 0.0}, {"estimatedOn", clock_->NowEpochSecondsFractional()}}}};
+         {{"estimatedSizeInBytes", size}, {"estimatedOn", clock_->NowEpochSecondsFractional()}}}};
   }
   return JsonOk(200, out);
 }
@@ -357,16 +388,7 @@ HttpResponse IotAnalyticsService::CreateDatastore(Call& c) {
     def["datastorePartitions"] = c.body["datastorePartitions"];
   auto tags = TagMap(c.body.value("tags", Json()));
   st = catalog_->Create(ResourceType::kDatastore, name, def.dump(), *tags, config_.max_datastores);
-  if (st.code() == StatusCode::kAlreadyExists) {
-    return JsonErrorResponse(
-        Status::AlreadyExists("A resource with the name " + name + " already exists.")
-            .WithResource(name, Arn(ResourceType::kDatastore, name)));
-  }
-  if (st.code() == StatusCode::kLimitExceeded) {
-    return JsonErrorResponse(Status::LimitExceeded(
-        "Datastore limit of " + std::to_string(config_.max_datastores) + " reached"));
-  }
-  if (!st.ok()) return JsonErrorResponse(st);
+  if (!st.ok()) return CreateError(st, ResourceType::kDatastore, name, config_.max_datastores);
   return JsonOk(201, {{"datastoreName", name},
                       {"datastoreArn", Arn(ResourceType::kDatastore, name)},
                       {"retentionPeriod", def["retentionPeriod"]}});
@@ -491,16 +513,7 @@ HttpResponse IotAnalyticsService::CreatePipeline(Call& c) {
   Json def = {{"activities", c.body["pipelineActivities"]}};
   auto tags = TagMap(c.body.value("tags", Json()));
   st = catalog_->Create(ResourceType::kPipeline, name, def.dump(), *tags, config_.max_pipelines);
-  if (st.code() == StatusCode::kAlreadyExists) {
-    return JsonErrorResponse(
-        Status::AlreadyExists("A resource with the name " + name + " already exists.")
-            .WithResource(name, Arn(ResourceType::kPipeline, name)));
-  }
-  if (st.code() == StatusCode::kLimitExceeded) {
-    return JsonErrorResponse(Status::LimitExceeded(
-        "Pipeline limit of " + std::to_string(config_.max_pipelines) + " reached"));
-  }
-  if (!st.ok()) return JsonErrorResponse(st);
+  if (!st.ok()) return CreateError(st, ResourceType::kPipeline, name, config_.max_pipelines);
   return JsonOk(201, {{"pipelineName", name}, {"pipelineArn", Arn(ResourceType::kPipeline, name)}});
 }
 
@@ -658,16 +671,7 @@ HttpResponse IotAnalyticsService::CreateDataset(Call& c) {
   st = CheckDatasetTriggers(name, def["actions"], def["triggers"]);
   if (!st.ok()) return JsonErrorResponse(st);
   st = catalog_->Create(ResourceType::kDataset, name, def.dump(), *tags, config_.max_datasets);
-  if (st.code() == StatusCode::kAlreadyExists) {
-    return JsonErrorResponse(
-        Status::AlreadyExists("A resource with the name " + name + " already exists.")
-            .WithResource(name, Arn(ResourceType::kDataset, name)));
-  }
-  if (st.code() == StatusCode::kLimitExceeded) {
-    return JsonErrorResponse(Status::LimitExceeded(
-        "Dataset limit of " + std::to_string(config_.max_datasets) + " reached"));
-  }
-  if (!st.ok()) return JsonErrorResponse(st);
+  if (!st.ok()) return CreateError(st, ResourceType::kDataset, name, config_.max_datasets);
   Json out = {{"datasetName", name}, {"datasetArn", Arn(ResourceType::kDataset, name)}};
   if (def.contains("retentionPeriod")) out["retentionPeriod"] = def["retentionPeriod"];
   return JsonOk(201, out);
@@ -740,7 +744,13 @@ HttpResponse IotAnalyticsService::UpdateDataset(Call& c, const std::string& name
 HttpResponse IotAnalyticsService::DeleteResource(Call& c, ResourceType type,
                                                  const std::string& name) {
   MutexLock l(&mutation_mu_);
+  std::unique_lock<std::shared_mutex> lifecycle(channel_lifecycle_mu_);
   Status st = catalog_->Delete(type, name);
+  if (st.ok() && type == ResourceType::kChannel && dp_.channels != nullptr) {
+    // The catalog no longer has the channel; a failure here leaves an orphan log that the
+    // next CreateChannel of this name drops.
+    (void)dp_.channels->DropChannel(name);
+  }
   if (st.code() == StatusCode::kNotFound) {
     return JsonErrorResponse(
         Status::NotFound(std::string(TypeNoun(type)) + " " + name + " does not exist"));
@@ -887,6 +897,226 @@ HttpResponse IotAnalyticsService::DescribeLoggingOptions(Call& c) {
         Status::NotFound("Logging options have not been set; call PutLoggingOptions first"));
   }
   return JsonOk(200, {{"loggingOptions", Json::parse(**v)}});
+}
+
+// ---------------------------------------------------------------------------------------
+// Data plane: messages in
+
+namespace {
+
+constexpr size_t kMaxMessagesPerBatch = 100;
+constexpr size_t kMaxPayloadBytes = 128 * 1024;
+
+// Payload field names (BatchPutMessage documentation, payload-syntax.md):
+// ^[A-Za-z_]([A-Za-z0-9]*|[A-Za-z0-9][A-Za-z0-9_]*)$, at most 255 characters, compared
+// case-insensitively. Only top-level names are checked.
+bool ValidFieldName(const std::string& n) {
+  if (n.empty() || n.size() > 255) return false;
+  auto alnum = [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) != 0; };
+  if (!(std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_')) return false;
+  if (n.size() == 1) return true;
+  if (!alnum(n[1])) return false;
+  for (size_t i = 2; i < n.size(); ++i) {
+    if (!alnum(n[i]) && n[i] != '_') return false;
+  }
+  return true;
+}
+
+std::string FieldNameProblem(const Json& payload) {
+  if (!payload.is_object()) return "";
+  std::set<std::string> seen;
+  for (auto it = payload.begin(); it != payload.end(); ++it) {
+    if (!ValidFieldName(it.key())) {
+      return "payload field name '" + it.key().substr(0, 100) +
+             "' must match ^[A-Za-z_]([A-Za-z0-9]*|[A-Za-z0-9][A-Za-z0-9_]*)$ and be at most "
+             "255 characters";
+    }
+    if (!seen.insert(ToLower(it.key())).second) {
+      return "payload field names are case-insensitive; '" + it.key().substr(0, 100) +
+             "' appears twice";
+    }
+  }
+  return "";
+}
+
+Status BadBatch(const std::string& what) {
+  return Status::InvalidArgument("1 validation error detected: " + what);
+}
+
+}  // namespace
+
+HttpResponse IotAnalyticsService::BatchPutMessage(Call& c) {
+  if (dp_.channels == nullptr) return NotAvailableYet("BatchPutMessage");
+  Status st = ValidateResourceName("channelName",
+                                   c.body.contains("channelName") ? c.body["channelName"] : Json());
+  if (!st.ok()) return JsonErrorResponse(st);
+  if (!c.body.contains("messages") || c.body["messages"].is_null()) {
+    return JsonErrorResponse(
+        BadBatch("Value null at 'messages' failed to satisfy constraint: Member must not be null"));
+  }
+  const Json& messages = c.body["messages"];
+  if (!messages.is_array()) {
+    return JsonErrorResponse(Status::InvalidArgument("Value at 'messages' must be a list"));
+  }
+  if (messages.empty() || messages.size() > kMaxMessagesPerBatch) {
+    return JsonErrorResponse(BadBatch(
+        "Value at 'messages' failed to satisfy constraint: Member must have length between 1 "
+        "and 100 (got " +
+        std::to_string(messages.size()) + ")"));
+  }
+  // Structure first: any malformed entry fails the whole call, as the model requires.
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const Json& m = messages[i];
+    std::string at = "messages." + std::to_string(i + 1) + ".member";
+    if (!m.is_object()) {
+      return JsonErrorResponse(Status::InvalidArgument("Value at '" + at + "' must be an object"));
+    }
+    if (!m.contains("messageId") || m["messageId"].is_null()) {
+      return JsonErrorResponse(BadBatch("Value null at '" + at +
+                                        ".messageId' failed to satisfy constraint: Member must "
+                                        "not be null"));
+    }
+    if (!m["messageId"].is_string()) {
+      return JsonErrorResponse(
+          Status::InvalidArgument("Value at '" + at + ".messageId' must be a string"));
+    }
+    const std::string& id = m["messageId"].get_ref<const std::string&>();
+    if (id.empty() || id.size() > 128) {
+      return JsonErrorResponse(BadBatch(
+          "Value '" + id.substr(0, 100) + "' at '" + at +
+          ".messageId' failed to satisfy constraint: Member must have length between 1 and 128"));
+    }
+    for (unsigned char ch : id) {
+      if (ch > 0x7f) {
+        return JsonErrorResponse(BadBatch("Value at '" + at +
+                                          ".messageId' failed to satisfy constraint: Member "
+                                          "must satisfy regular expression pattern: \\p{ASCII}*"));
+      }
+    }
+    if (!m.contains("payload") || m["payload"].is_null()) {
+      return JsonErrorResponse(BadBatch("Value null at '" + at +
+                                        ".payload' failed to satisfy constraint: Member must "
+                                        "not be null"));
+    }
+    if (!m["payload"].is_string()) {
+      return JsonErrorResponse(
+          Status::InvalidArgument("Value at '" + at + ".payload' must be a base64-encoded string"));
+    }
+  }
+  // Then each message on its own: problems are reported per message, the rest accepted.
+  Json errors = Json::array();
+  std::vector<IncomingMessage> accepted;
+  accepted.reserve(messages.size());
+  std::set<std::string> ids;
+  auto reject = [&](const std::string& id, const char* code, const std::string& msg) {
+    errors.push_back({{"messageId", id}, {"errorCode", code}, {"errorMessage", msg}});
+  };
+  for (const Json& m : messages) {
+    const std::string& id = m["messageId"].get_ref<const std::string&>();
+    if (!ids.insert(id).second) {
+      reject(id, "DuplicateMessageIdException",
+             "messageId '" + id + "' appears more than once in this batch");
+      continue;
+    }
+    auto payload = Base64Decode(m["payload"].get_ref<const std::string&>());
+    if (!payload.ok()) {
+      reject(id, "InvalidPayloadException", "payload is not valid base64");
+      continue;
+    }
+    if (payload->size() > kMaxPayloadBytes) {
+      reject(id, "PayloadTooLargeException",
+             "payload is " + std::to_string(payload->size()) +
+                 " bytes; the limit is 131072 bytes (128 KB)");
+      continue;
+    }
+    Json parsed = Json::parse(*payload, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_discarded()) {
+      std::string problem = FieldNameProblem(parsed);
+      if (!problem.empty()) {
+        reject(id, "InvalidPayloadException", problem);
+        continue;
+      }
+    }
+    accepted.push_back({id, std::move(payload).value()});
+  }
+  if (!accepted.empty()) {
+    std::shared_lock<std::shared_mutex> lifecycle(channel_lifecycle_mu_);
+    std::string channel = c.body["channelName"].get<std::string>();
+    auto offsets = dp_.channels->Append(channel, std::move(accepted));
+    if (offsets.status().code() == StatusCode::kNotFound) {
+      return JsonErrorResponse(Status::NotFound("Channel " + channel + " does not exist"));
+    }
+    if (!offsets.ok()) {
+      // Nothing of this call was stored: fail it whole so the client retries it.
+      return JsonErrorResponse(
+          Status::Unavailable("messages were not stored: " + offsets.status().message()));
+    }
+  } else {
+    std::string channel = c.body["channelName"].get<std::string>();
+    auto stats = dp_.channels->Stats(channel);
+    if (stats.status().code() == StatusCode::kNotFound) {
+      return JsonErrorResponse(Status::NotFound("Channel " + channel + " does not exist"));
+    }
+  }
+  return JsonOk(200, {{"batchPutMessageErrorEntries", errors}});
+}
+
+HttpResponse IotAnalyticsService::SampleChannelData(Call& c, const std::string& name) {
+  if (dp_.channels == nullptr) return NotAvailableYet("SampleChannelData");
+  int max_messages = 10;
+  if (auto v = c.target.Query("maxMessages")) {
+    char* end = nullptr;
+    long n = std::strtol(v->c_str(), &end, 10);
+    if (v->empty() || *end != '\0' || n < 1 || n > 10) {
+      return JsonErrorResponse(BadBatch("Value '" + v->substr(0, 20) +
+                                        "' at 'maxMessages' failed to satisfy constraint: "
+                                        "Member must have value between 1 and 10"));
+    }
+    max_messages = static_cast<int>(n);
+  }
+  std::optional<int64_t> start, end;
+  for (const char* key : {"startTime", "endTime"}) {
+    auto v = c.target.Query(key);
+    if (!v) continue;
+    auto t = ParseIso8601Micros(*v);
+    if (!t) {
+      return JsonErrorResponse(
+          Status::InvalidArgument("Value '" + v->substr(0, 64) + "' at '" + key +
+                                  "' must be an ISO-8601 timestamp such as 2020-01-02T03:04:05Z"));
+    }
+    (std::string(key) == "startTime" ? start : end) = *t;
+  }
+  if (start && end && *start >= *end) {
+    return JsonErrorResponse(Status::InvalidArgument("startTime must be before endTime"));
+  }
+  if (!catalog_->Get(ResourceType::kChannel, name).ok()) {
+    return JsonErrorResponse(Status::NotFound("Channel " + name + " does not exist"));
+  }
+  auto stats = dp_.channels->Stats(name);
+  if (!stats.ok()) return JsonErrorResponse(stats.status());
+  uint64_t lo = stats->first_offset, hi = stats->end_offset;
+  if (start) {
+    auto o = dp_.channels->OffsetAtOrAfter(name, *start);
+    if (!o.ok()) return JsonErrorResponse(o.status());
+    lo = std::max(lo, *o);
+  }
+  if (end) {
+    auto o = dp_.channels->OffsetAtOrAfter(name, *end);
+    if (!o.ok()) return JsonErrorResponse(o.status());
+    hi = std::min(hi, *o);
+  }
+  Json payloads = Json::array();
+  if (hi > lo) {
+    // The most recent messages of the window.
+    uint64_t from = hi - lo > static_cast<uint64_t>(max_messages) ? hi - max_messages : lo;
+    auto msgs = dp_.channels->Read(name, from, static_cast<size_t>(hi - from), 16u << 20);
+    if (!msgs.ok()) return JsonErrorResponse(msgs.status());
+    for (const auto& m : *msgs) {
+      if (m.offset >= hi) break;
+      payloads.push_back(Base64Encode(m.payload));
+    }
+  }
+  return JsonOk(200, {{"payloads", payloads}});
 }
 
 }  // namespace sluice::iota

@@ -11,12 +11,14 @@
 #pragma once
 
 #include <memory>
+#include <shared_mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "api/router.h"
 #include "catalog/catalog.h"
+#include "channel/channel_store.h"
 #include "common/clock.h"
 #include "common/thread_annotations.h"
 
@@ -33,9 +35,16 @@ struct IotAnalyticsConfig {
   int64_t max_tags_per_resource = 50;
 };
 
+// The runtime subsystems behind the data-plane operations. A null member means that
+// capability is not wired in; its operations answer "not available".
+struct DataPlane {
+  ChannelStore* channels = nullptr;
+};
+
 class IotAnalyticsService final : public ApiService {
  public:
-  IotAnalyticsService(Catalog* catalog, const Clock* clock, IotAnalyticsConfig config);
+  IotAnalyticsService(Catalog* catalog, const Clock* clock, IotAnalyticsConfig config,
+                      DataPlane data_plane = {});
 
   std::string signing_name() const override { return "iotanalytics"; }
   HttpResponse Handle(const HttpRequest& req, const RequestContext& ctx) override;
@@ -75,6 +84,11 @@ class IotAnalyticsService final : public ApiService {
   HttpResponse PutLoggingOptions(Call& c);
   HttpResponse DescribeLoggingOptions(Call& c);
   HttpResponse NotAvailableYet(const std::string& operation);
+  HttpResponse CreateError(const Status& st, ResourceType type, const std::string& name,
+                           int64_t limit) const;
+  // Data plane
+  HttpResponse BatchPutMessage(Call& c);
+  HttpResponse SampleChannelData(Call& c, const std::string& name);
 
   Status CheckPipelineRefs(const nlohmann::json& body) const;
   Status CheckDatasetTriggers(const std::string& dataset_name, const nlohmann::json& actions,
@@ -84,7 +98,11 @@ class IotAnalyticsService final : public ApiService {
   Catalog* catalog_;
   const Clock* clock_;
   IotAnalyticsConfig config_;
+  DataPlane dp_;
   Mutex mutation_mu_;
+  // Shared by BatchPutMessage, exclusive for channel create/delete: no message is
+  // acknowledged into a channel log that is being dropped.
+  std::shared_mutex channel_lifecycle_mu_;
 };
 
 }  // namespace sluice::iota
