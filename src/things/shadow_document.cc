@@ -1,5 +1,7 @@
 #include "things/shadow_document.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 namespace sluice::shadow {
