@@ -1214,8 +1214,8 @@ class DuckDatastoreStore final : public DatastoreStore {
     if (!direct) {
       // Let DuckDB cast every column to VARCHAR; the column names stay the original ones.
       std::string inner = sql;
-      while (!inner.empty() && (std::isspace(static_cast<unsigned char>(inner.back())) ||
-                                inner.back() == ';')) {
+      while (!inner.empty() &&
+             (std::isspace(static_cast<unsigned char>(inner.back())) || inner.back() == ';')) {
         inner.pop_back();
       }
       std::string text = "SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (" + inner + "\n) AS __sluice_q";

@@ -152,17 +152,28 @@ TEST_F(DatastoreStoreTest, QueryIsReadOnlySingleSelect) {
   EXPECT_FALSE(store_->Query("SELECT * FROM read_csv('/etc/hostname')").ok());
   EXPECT_EQ(One("SELECT count(*) FROM ds"), "1");
   // Every type renders as text, like CAST(x AS VARCHAR).
-  QueryResult r = Q(
-      "SELECT [1, 2] AS l, {'k': 'v'} AS s, MAP {'a': 1} AS m, INTERVAL 90 MINUTE AS i, "
-      "'ab'::BLOB AS b, 1.50::DECIMAL(4,2) AS d, gen_random_uuid() IS NOT NULL AS u, "
-      "TIMESTAMPTZ '2020-01-01 00:00:00+00' AS tz, 170141183460469231731687303715884105727::HUGEINT AS h, "
-      "[[1], NULL] AS ll, NULL::INTEGER[] AS nl, TIME '01:02:03' AS t, 'x' AS l");
-  std::vector<std::string> names = {"l", "s", "m", "i", "b", "d", "u", "tz", "h", "ll", "nl", "t", "l"};
+  QueryResult r =
+      Q("SELECT [1, 2] AS l, {'k': 'v'} AS s, MAP {'a': 1} AS m, INTERVAL 90 MINUTE AS i, "
+        "'ab'::BLOB AS b, 1.50::DECIMAL(4,2) AS d, gen_random_uuid() IS NOT NULL AS u, "
+        "TIMESTAMPTZ '2020-01-01 00:00:00+00' AS tz, "
+        "170141183460469231731687303715884105727::HUGEINT AS h, "
+        "[[1], NULL] AS ll, NULL::INTEGER[] AS nl, TIME '01:02:03' AS t, 'x' AS l");
+  std::vector<std::string> names = {"l",  "s", "m",  "i",  "b", "d", "u",
+                                    "tz", "h", "ll", "nl", "t", "l"};
   EXPECT_EQ(r.columns, names);
-  std::vector<std::optional<std::string>> want = {"[1, 2]", "{'k': v}", "{a=1}", "01:30:00", "ab",
-                                                  "1.50", "true", "2020-01-01 00:00:00+00",
+  std::vector<std::optional<std::string>> want = {"[1, 2]",
+                                                  "{'k': v}",
+                                                  "{a=1}",
+                                                  "01:30:00",
+                                                  "ab",
+                                                  "1.50",
+                                                  "true",
+                                                  "2020-01-01 00:00:00+00",
                                                   "170141183460469231731687303715884105727",
-                                                  "[[1], NULL]", std::nullopt, "01:02:03", "x"};
+                                                  "[[1], NULL]",
+                                                  std::nullopt,
+                                                  "01:02:03",
+                                                  "x"};
   ASSERT_EQ(r.rows.size(), 1u);
   EXPECT_EQ(r.rows[0], want);
   // Row order of ORDER BY survives, also with nested columns.
