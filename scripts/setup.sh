@@ -8,6 +8,7 @@ APT_PACKAGES=(
   clang cmake ninja-build pkg-config git
   libboost1.74-dev nlohmann-json3-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev googletest
+  libicu-dev nettle-dev
   clang-format
   python3-boto3 awscli
   nodejs npm
@@ -34,8 +35,10 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
 
-# npm packages pinned in package-lock.json (the JavaScript AWS SDK client for tests).
+# npm packages pinned in package-lock.json: DuckDB's official prebuilt library and C
+# header (duckdb, @duckdb/node-bindings-linux-x64) and the JavaScript AWS SDK client used
+# by the tests. Install scripts are skipped: nothing may be downloaded from elsewhere.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
 fi
