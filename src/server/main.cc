@@ -13,15 +13,23 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "api/http_server.h"
 #include "api/iotanalytics/service.h"
 #include "api/router.h"
 #include "api/sigv4.h"
 #include "catalog/catalog.h"
+#include "channel/channel_store.h"
 #include "common/clock.h"
 #include "common/env.h"
+#include "common/strings.h"
+#include "datastore/datastore_store.h"
 #include "server/credentials.h"
 #include "server/flags.h"
+#include "things/iot_data_service.h"
+#include "things/iot_service.h"
+#include "things/thing_registry.h"
 
 namespace sluice {
 namespace {
@@ -29,13 +37,16 @@ namespace {
 constexpr const char* kVersion = "0.1.0";
 
 void PrintUsage(std::FILE* out) {
-  std::fprintf(out,
-               "sluice %s - self-hosted, wire-compatible AWS IoT Analytics\n\n"
-               "usage:\n"
-               "  sluice serve [flags]   run the server (sluice serve --help for flags)\n"
-               "  sluice version         print the version\n"
-               "  sluice help            this text\n",
-               kVersion);
+  std::fprintf(
+      out,
+      "sluice %s - self-hosted, wire-compatible AWS IoT Analytics\n\n"
+      "usage:\n"
+      "  sluice serve [flags]   run the server (sluice serve --help for flags)\n"
+      "  sluice dump-channel --data-dir DIR --channel NAME\n"
+      "                         print a channel's messages as JSON lines (server stopped)\n"
+      "  sluice version         print the version\n"
+      "  sluice help            this text\n",
+      kVersion);
 }
 
 int Serve(const std::vector<std::string>& args) {
@@ -93,6 +104,24 @@ int Serve(const std::vector<std::string>& args) {
     return 1;
   }
 
+  auto things =
+      ThingRegistry::Open(cfg->data_dir + "/things.db", clock, cfg->region, cfg->account_id);
+  if (!things.ok()) {
+    std::fprintf(stderr, "sluice: things: %s\n", things.status().message().c_str());
+    return 1;
+  }
+
+  auto channels = ChannelStore::Open(cfg->data_dir + "/channels", clock);
+  if (!channels.ok()) {
+    std::fprintf(stderr, "sluice: channels: %s\n", channels.status().message().c_str());
+    return 1;
+  }
+  auto datastores = DatastoreStore::Open(cfg->data_dir + "/datastores", clock);
+  if (!datastores.ok()) {
+    std::fprintf(stderr, "sluice: datastores: %s\n", datastores.status().message().c_str());
+    return 1;
+  }
+
   StaticCredentialProvider provider(creds->root);
   SigV4Verifier verifier(&provider, clock);
   Router router(&verifier);
@@ -105,7 +134,14 @@ int Serve(const std::vector<std::string>& args) {
   icfg.max_datastores = cfg->max_datastores;
   icfg.max_pipelines = cfg->max_pipelines;
   icfg.max_datasets = cfg->max_datasets;
-  router.RegisterService(std::make_unique<iota::IotAnalyticsService>(catalog->get(), clock, icfg));
+  iota::DataPlane data_plane;
+  data_plane.channels = channels->get();
+  data_plane.datastores = datastores->get();
+  router.RegisterService(
+      std::make_unique<iota::IotAnalyticsService>(catalog->get(), clock, icfg, data_plane));
+
+  router.RegisterService(std::make_unique<things::IotService>(things->get()));      // execute-api
+  router.RegisterService(std::make_unique<things::IotDataService>(things->get()));  // iotdata
 
   HttpServerOptions hopts;
   hopts.host = host;
@@ -131,7 +167,58 @@ int Serve(const std::vector<std::string>& args) {
   std::fprintf(stderr, "sluice: received %s, shutting down\n",
                sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.Stop();
+  (*channels)->Shutdown();
   catalog->reset();
+  return 0;
+}
+
+// `sluice dump-channel --data-dir DIR --channel NAME`: prints every retained message of a
+// channel as JSON lines {offset, arrivalTime, messageId, payload (base64)}. Reads the data
+// directory directly, so the server must be stopped (the channel store holds a lock).
+int DumpChannel(const std::vector<std::string>& args) {
+  std::string data_dir = "./sluice-data", channel;
+  for (size_t i = 0; i + 1 < args.size(); i += 2) {
+    if (args[i] == "--data-dir") {
+      data_dir = args[i + 1];
+    } else if (args[i] == "--channel") {
+      channel = args[i + 1];
+    } else {
+      std::fprintf(stderr, "sluice dump-channel: unknown flag %s\n", args[i].c_str());
+      return 2;
+    }
+  }
+  if (channel.empty() || args.size() % 2 != 0) {
+    std::fprintf(stderr, "usage: sluice dump-channel --data-dir DIR --channel NAME\n");
+    return 2;
+  }
+  auto store = ChannelStore::Open(data_dir + "/channels", SystemClock::Default());
+  if (!store.ok()) {
+    std::fprintf(stderr, "sluice: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  auto stats = (*store)->Stats(channel);
+  if (!stats.ok()) {
+    std::fprintf(stderr, "sluice: %s\n", stats.status().message().c_str());
+    return 1;
+  }
+  uint64_t next = stats->first_offset;
+  while (next < stats->end_offset) {
+    auto batch = (*store)->Read(channel, next, 1000, 8u << 20);
+    if (!batch.ok()) {
+      std::fprintf(stderr, "sluice: %s\n", batch.status().message().c_str());
+      return 1;
+    }
+    if (batch->empty()) break;
+    for (const ChannelMessage& m : *batch) {
+      nlohmann::json line = {{"offset", m.offset},
+                             {"arrivalTime", static_cast<double>(m.arrival_micros) / 1e6},
+                             {"messageId", m.message_id},
+                             {"payload", Base64Encode(m.payload)}};
+      std::printf("%s\n", line.dump().c_str());
+      next = m.offset + 1;
+    }
+  }
+  (*store)->Shutdown();
   return 0;
 }
 
@@ -149,6 +236,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args[0] == "serve") return sluice::Serve({args.begin() + 1, args.end()});
+  if (args[0] == "dump-channel") return sluice::DumpChannel({args.begin() + 1, args.end()});
   std::fprintf(stderr, "sluice: unknown command '%s'\n\n", args[0].c_str());
   sluice::PrintUsage(stderr);
   return 2;

@@ -1199,9 +1199,6 @@ class DataPlaneNotYetAvailableTest(E2ETestCase):
                           pipelineActivities=simple_activities("dp_ch", "dp_ds"))
         c.create_dataset(datasetName="dp_dset", actions=sql_actions("SELECT * FROM dp_ds"))
         calls = {
-            "BatchPutMessage": lambda: c.batch_put_message(
-                channelName="dp_ch", messages=[{"messageId": "1", "payload": b'{"temp": 1}'}]),
-            "SampleChannelData": lambda: c.sample_channel_data(channelName="dp_ch"),
             "RunPipelineActivity": lambda: c.run_pipeline_activity(
                 pipelineActivity={"math": {"name": "m", "attribute": "y", "math": "x + 1"}},
                 payloads=[b'{"x": 1}']),

@@ -387,6 +387,16 @@ HttpResponse IotAnalyticsService::CreateDatastore(Call& c) {
   if (Has(c.body, "datastorePartitions"))
     def["datastorePartitions"] = c.body["datastorePartitions"];
   auto tags = TagMap(c.body.value("tags", Json()));
+  MutexLock l(&mutation_mu_);
+  if (dp_.datastores != nullptr) {
+    if (catalog_->Get(ResourceType::kDatastore, name).ok()) {
+      return CreateError(Status::AlreadyExists(name), ResourceType::kDatastore, name, 0);
+    }
+    // A table left behind by an interrupted delete must not reappear.
+    st = dp_.datastores->DropDatastore(name);
+    if (st.ok()) st = dp_.datastores->CreateDatastore(name, def);
+    if (!st.ok()) return JsonErrorResponse(st);
+  }
   st = catalog_->Create(ResourceType::kDatastore, name, def.dump(), *tags, config_.max_datastores);
   if (!st.ok()) return CreateError(st, ResourceType::kDatastore, name, config_.max_datastores);
   return JsonOk(201, {{"datastoreName", name},
@@ -410,10 +420,20 @@ HttpResponse IotAnalyticsService::DescribeDatastore(Call& c, const std::string& 
              {"fileFormatConfiguration", def["fileFormatConfiguration"]}};
   if (def.contains("datastorePartitions")) ds["datastorePartitions"] = def["datastorePartitions"];
   Json out = {{"datastore", ds}};
+  double size = 0;
+  if (dp_.datastores != nullptr) {
+    auto ds_stats = dp_.datastores->Stats(name);
+    if (ds_stats.ok()) {
+      size = static_cast<double>(ds_stats->estimated_size_bytes);
+      if (ds_stats->last_append_micros) {
+        out["datastore"]["lastMessageArrivalTime"] = Seconds(*ds_stats->last_append_micros);
+      }
+    }
+  }
   if (*stats) {
     out["statistics"] = {
         {"size",
-         {{"estimatedSizeInBytes", 0.0}, {"estimatedOn", clock_->NowEpochSecondsFractional()}}}};
+         {{"estimatedSizeInBytes", size}, {"estimatedOn", clock_->NowEpochSecondsFractional()}}}};
   }
   return JsonOk(200, out);
 }
@@ -750,6 +770,9 @@ HttpResponse IotAnalyticsService::DeleteResource(Call& c, ResourceType type,
     // The catalog no longer has the channel; a failure here leaves an orphan log that the
     // next CreateChannel of this name drops.
     (void)dp_.channels->DropChannel(name);
+  }
+  if (st.ok() && type == ResourceType::kDatastore && dp_.datastores != nullptr) {
+    (void)dp_.datastores->DropDatastore(name);
   }
   if (st.code() == StatusCode::kNotFound) {
     return JsonErrorResponse(

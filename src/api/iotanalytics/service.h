@@ -21,6 +21,7 @@
 #include "channel/channel_store.h"
 #include "common/clock.h"
 #include "common/thread_annotations.h"
+#include "datastore/datastore_store.h"
 
 namespace sluice::iota {
 
@@ -39,6 +40,7 @@ struct IotAnalyticsConfig {
 // capability is not wired in; its operations answer "not available".
 struct DataPlane {
   ChannelStore* channels = nullptr;
+  DatastoreStore* datastores = nullptr;
 };
 
 class IotAnalyticsService final : public ApiService {
