@@ -5,7 +5,10 @@
 //
 //   sluice_bench control-plane --endpoint 127.0.0.1:8480 --key ID --secret S
 //       [--threads 4] [--requests 2000] [--runs 5] [--op describe|list|create-delete]
-//   sluice_bench influxdb --endpoint 127.0.0.1:8086 [--op show|create-drop] ...
+//   sluice_bench ingest --endpoint 127.0.0.1:8480 --key ID --secret S [--channel bench_ch]
+//       BatchPutMessage with 100 messages of ~150-byte JSON per request
+//   sluice_bench influxdb --endpoint 127.0.0.1:8086 [--op show|create-drop|write] ...
+//       `write` posts the same 100 points per request as line protocol to /write?db=bench
 //
 // Threads: the main thread parses flags and aggregates; each worker owns its socket.
 #include <boost/asio.hpp>
@@ -39,6 +42,7 @@ struct Options {
   std::string endpoint = "127.0.0.1:8480";
   std::string key, secret;
   std::string op = "describe";
+  std::string channel = "bench_ch";
   int threads = 4;
   int requests = 2000;  // per run, split over threads
   int runs = 5;
@@ -50,9 +54,59 @@ struct Req {
 
 // Builds the i-th request of worker `w` for the chosen operation. Create/delete pairs
 // alternate so every create is undone by the next request.
+constexpr int kPointsPerRequest = 100;
+
+// One sensor reading, ~150 bytes as JSON; the same values go to InfluxDB as a point.
+struct Reading {
+  int device, seq;
+  double temp, pressure;
+  int humidity;
+  int64_t ts_ms;
+};
+
+Reading MakeReading(int w, int i, int k) {
+  int seq = i * kPointsPerRequest + k;
+  return {w * 1000 + k % 50,           seq,           15.0 + (seq % 200) / 10.0,
+          1000.0 + (seq % 300) / 10.0, 30 + seq % 40, 1764000000000LL + seq};
+}
+
+std::string JsonPayload(const Reading& r) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "{\"device\":\"dev-%05d\",\"site\":\"plant-1\",\"temp\":%.2f,\"humidity\":%d,"
+                "\"pressure\":%.2f,\"status\":\"ok\",\"seq\":%d,\"ts\":%lld}",
+                r.device, r.temp, r.humidity, r.pressure, r.seq, static_cast<long long>(r.ts_ms));
+  return buf;
+}
+
+std::string LinePoint(const Reading& r) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "sensor,device=dev-%05d,site=plant-1 temp=%.2f,humidity=%di,pressure=%.2f,"
+                "status=\"ok\",seq=%di %lld000000\n",
+                r.device, r.temp, r.humidity, r.pressure, r.seq, static_cast<long long>(r.ts_ms));
+  return buf;
+}
+
 Req MakeRequest(const Options& o, int w, int i) {
   std::string name = "bench_" + std::to_string(w) + "_" + std::to_string(i / 2);
+  if (o.mode == "ingest") {
+    std::string body = "{\"channelName\":\"" + o.channel + "\",\"messages\":[";
+    for (int k = 0; k < kPointsPerRequest; ++k) {
+      Reading r = MakeReading(w, i, k);
+      if (k) body += ",";
+      body += "{\"messageId\":\"" + std::to_string(r.seq) + "\",\"payload\":\"" +
+              Base64Encode(JsonPayload(r)) + "\"}";
+    }
+    body += "]}";
+    return {"POST", "/messages/batch", body};
+  }
   if (o.mode == "influxdb") {
+    if (o.op == "write") {
+      std::string body;
+      for (int k = 0; k < kPointsPerRequest; ++k) body += LinePoint(MakeReading(w, i, k));
+      return {"POST", "/write?db=bench&precision=ns", body};
+    }
     if (o.op == "show") return {"GET", "/query?q=SHOW%20DATABASES", ""};
     if (i % 2 == 0) return {"POST", "/query?q=CREATE%20DATABASE%20" + name, ""};
     return {"POST", "/query?q=DROP%20DATABASE%20" + name, ""};
@@ -178,8 +232,8 @@ int Main(int argc, char** argv) {
       return 2;
     }
   }
-  if (o.mode != "control-plane" && o.mode != "influxdb") {
-    std::fprintf(stderr, "mode must be control-plane or influxdb\n");
+  if (o.mode != "control-plane" && o.mode != "influxdb" && o.mode != "ingest") {
+    std::fprintf(stderr, "mode must be control-plane, ingest or influxdb\n");
     return 2;
   }
   if (o.threads < 1 || o.requests < 2 || o.runs < 1) {
@@ -188,6 +242,17 @@ int Main(int argc, char** argv) {
   }
   size_t colon = o.endpoint.rfind(':');
   std::string host = o.endpoint.substr(0, colon), port = o.endpoint.substr(colon + 1);
+  if (o.mode == "ingest" || (o.mode == "influxdb" && o.op == "write")) {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    tcp::socket sock(io);
+    asio::connect(sock, resolver.resolve(host, port));
+    beast::flat_buffer buf;
+    int status = 0;
+    Req r = o.mode == "ingest" ? Req{"POST", "/channels", "{\"channelName\":\"" + o.channel + "\"}"}
+                               : Req{"POST", "/query?q=CREATE%20DATABASE%20bench", ""};
+    (void)Send(sock, buf, o, r, host + ":" + port, &status);
+  }
   if (o.mode == "control-plane" && o.op == "describe") {
     Options setup = o;
     setup.op = "create-delete";
@@ -200,26 +265,29 @@ int Main(int argc, char** argv) {
     Req r{"POST", "/channels", "{\"channelName\":\"bench_fixed\"}"};
     (void)Send(sock, buf, setup, r, host + ":" + port, &status);
   }
+  const char* unit = (o.mode == "ingest" || o.op == "write") ? "msg" : "req";
   std::vector<double> rates, p50s, p99s;
   int total_errors = 0;
   for (int run = 0; run < o.runs; ++run) {
     RunResult r = RunOnce(o, host, port);
     double rate = static_cast<double>(r.latencies_us.size()) / r.seconds;
+    if (o.mode == "ingest" || o.op == "write") rate *= kPointsPerRequest;
     rates.push_back(rate);
     p50s.push_back(Pct(r.latencies_us, 0.5));
     p99s.push_back(Pct(r.latencies_us, 0.99));
     total_errors += r.errors;
-    std::printf(
-        "run %d: %zu requests in %.3f s = %.0f req/s, p50 %.0f us, p99 %.0f us, errors %d\n",
-        run + 1, r.latencies_us.size(), r.seconds, rate, p50s.back(), p99s.back(), r.errors);
+    std::printf("run %d: %zu requests in %.3f s = %.0f %s/s, p50 %.0f us, p99 %.0f us, errors %d\n",
+                run + 1, r.latencies_us.size(), r.seconds, rate, unit, p50s.back(), p99s.back(),
+                r.errors);
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
   std::printf(
-      "median of %d runs: %.0f req/s, p50 %.0f us, p99 %.0f us (mode %s, op %s, %d threads)\n",
-      o.runs, median(rates), median(p50s), median(p99s), o.mode.c_str(), o.op.c_str(), o.threads);
+      "median of %d runs: %.0f %s/s, p50 %.0f us, p99 %.0f us (mode %s, op %s, %d threads)\n",
+      o.runs, median(rates), unit, median(p50s), median(p99s), o.mode.c_str(), o.op.c_str(),
+      o.threads);
   return total_errors == 0 ? 0 : 1;
 }
 

@@ -23,6 +23,10 @@ const std::vector<FlagSpec>& ServeFlags() {
       {"--request-timeout-seconds", "SLUICE_REQUEST_TIMEOUT_SECONDS",
        "A request's headers and body must arrive within this time. Default 60"},
       {"--io-threads", "SLUICE_IO_THREADS", "HTTP worker threads. Default 2"},
+      {"--lambda-dir", "SLUICE_LAMBDA_DIR",
+       "Directory of pipeline lambda functions: lambdaName X runs the executable DIR/X with "
+       "a JSON array of messages on stdin and reads the resulting array from stdout. "
+       "Default DATA_DIR/lambdas"},
   };
   return kFlags;
 }
@@ -89,6 +93,9 @@ Status Apply(ServeConfig* c, const std::string& flag, const std::string& v) {
     return ParseInt(flag, v, 1, &c->request_timeout_seconds);
   } else if (flag == "--io-threads") {
     return ParseInt(flag, v, 1, &c->io_threads);
+  } else if (flag == "--lambda-dir") {
+    if (v.empty()) return Status::InvalidArgument("--lambda-dir must not be empty");
+    c->lambda_dir = v;
   } else {
     return Status::InvalidArgument("unknown flag " + flag + " (see sluice serve --help)");
   }

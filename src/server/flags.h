@@ -23,6 +23,7 @@ struct ServeConfig {
   int64_t max_body_bytes = 32ll << 20;
   int64_t request_timeout_seconds = 60;
   int64_t io_threads = 2;
+  std::string lambda_dir;  // "" = <data-dir>/lambdas
 };
 
 struct FlagSpec {

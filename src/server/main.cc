@@ -25,6 +25,8 @@
 #include "common/env.h"
 #include "common/strings.h"
 #include "datastore/datastore_store.h"
+#include "pipeline/lambda.h"
+#include "pipeline/pipeline_manager.h"
 #include "server/credentials.h"
 #include "server/flags.h"
 #include "things/iot_data_service.h"
@@ -44,6 +46,8 @@ void PrintUsage(std::FILE* out) {
       "  sluice serve [flags]   run the server (sluice serve --help for flags)\n"
       "  sluice dump-channel --data-dir DIR --channel NAME\n"
       "                         print a channel's messages as JSON lines (server stopped)\n"
+      "  sluice query --data-dir DIR \"SELECT ...\"\n"
+      "                         run read-only SQL over the datastores (server stopped)\n"
       "  sluice version         print the version\n"
       "  sluice help            this text\n",
       kVersion);
@@ -122,6 +126,32 @@ int Serve(const std::vector<std::string>& args) {
     return 1;
   }
 
+  pipeline::ProcessLambdaInvoker lambdas(cfg->lambda_dir.empty() ? cfg->data_dir + "/lambdas"
+                                                                 : cfg->lambda_dir);
+  pipeline::PipelineManagerOptions popts;
+  popts.region = cfg->region;
+  popts.account_id = cfg->account_id;
+  popts.state_dir = cfg->data_dir + "/pipelines";
+  if (Status st = env->CreateDirs(popts.state_dir); !st.ok()) {
+    std::fprintf(stderr, "sluice: %s\n", st.message().c_str());
+    return 1;
+  }
+  pipeline::PipelineManager pipelines(channels->get(), datastores->get(), things->get(), &lambdas,
+                                      clock, popts);
+  // Resume every pipeline from its committed position.
+  if (auto defs = (*catalog)->ListAll(ResourceType::kPipeline); defs.ok()) {
+    for (const ResourceRecord& rec : *defs) {
+      Status st = pipelines.Start(rec.name, nlohmann::json::parse(rec.definition));
+      if (!st.ok()) {
+        std::fprintf(stderr, "sluice: pipeline %s not started: %s\n", rec.name.c_str(),
+                     st.message().c_str());
+      }
+    }
+  } else {
+    std::fprintf(stderr, "sluice: catalog: %s\n", defs.status().message().c_str());
+    return 1;
+  }
+
   StaticCredentialProvider provider(creds->root);
   SigV4Verifier verifier(&provider, clock);
   Router router(&verifier);
@@ -137,6 +167,23 @@ int Serve(const std::vector<std::string>& args) {
   iota::DataPlane data_plane;
   data_plane.channels = channels->get();
   data_plane.datastores = datastores->get();
+  data_plane.pipelines = &pipelines;
+  router.RegisterPublic("metrics", [&](const HttpRequest&) {
+    nlohmann::json out = {{"pipelines", nlohmann::json::object()}};
+    if (auto defs = (*catalog)->ListAll(ResourceType::kPipeline); defs.ok()) {
+      for (const ResourceRecord& rec : *defs) {
+        auto st = pipelines.GetStatus(rec.name);
+        if (st.ok()) out["pipelines"][rec.name] = st->ToJson();
+      }
+    }
+    ChannelStoreMetrics cm = (*channels)->Metrics();
+    out["channels"] = {{"appends", cm.appends},
+                       {"records", cm.records},
+                       {"failedAppends", cm.failed_appends},
+                       {"commitGroups", cm.commit_groups},
+                       {"syncs", cm.syncs}};
+    return HttpResponse::Json(200, out.dump());
+  });
   router.RegisterService(
       std::make_unique<iota::IotAnalyticsService>(catalog->get(), clock, icfg, data_plane));
 
@@ -167,6 +214,7 @@ int Serve(const std::vector<std::string>& args) {
   std::fprintf(stderr, "sluice: received %s, shutting down\n",
                sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.Stop();
+  pipelines.Shutdown();
   (*channels)->Shutdown();
   catalog->reset();
   return 0;
@@ -222,6 +270,46 @@ int DumpChannel(const std::vector<std::string>& args) {
   return 0;
 }
 
+// `sluice query --data-dir DIR "SELECT ..."`: runs one read-only SQL statement over the
+// datastores and prints {"columns": [...], "rows": [[...]]}. Reads the data directory
+// directly, so the server must be stopped.
+int Query(const std::vector<std::string>& args) {
+  std::string data_dir = "./sluice-data", sql;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--data-dir" && i + 1 < args.size()) {
+      data_dir = args[++i];
+    } else if (sql.empty()) {
+      sql = args[i];
+    } else {
+      std::fprintf(stderr, "usage: sluice query --data-dir DIR \"SELECT ...\"\n");
+      return 2;
+    }
+  }
+  if (sql.empty()) {
+    std::fprintf(stderr, "usage: sluice query --data-dir DIR \"SELECT ...\"\n");
+    return 2;
+  }
+  auto store = DatastoreStore::Open(data_dir + "/datastores", SystemClock::Default());
+  if (!store.ok()) {
+    std::fprintf(stderr, "sluice: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  auto result = (*store)->Query(sql);
+  if (!result.ok()) {
+    std::fprintf(stderr, "sluice: %s\n", result.status().message().c_str());
+    return 1;
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& row : result->rows) {
+    nlohmann::json r = nlohmann::json::array();
+    for (const auto& v : row) r.push_back(v ? nlohmann::json(*v) : nlohmann::json());
+    rows.push_back(r);
+  }
+  nlohmann::json out = {{"columns", result->columns}, {"rows", rows}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
 }  // namespace
 }  // namespace sluice
 
@@ -237,6 +325,7 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "serve") return sluice::Serve({args.begin() + 1, args.end()});
   if (args[0] == "dump-channel") return sluice::DumpChannel({args.begin() + 1, args.end()});
+  if (args[0] == "query") return sluice::Query({args.begin() + 1, args.end()});
   std::fprintf(stderr, "sluice: unknown command '%s'\n\n", args[0].c_str());
   sluice::PrintUsage(stderr);
   return 2;

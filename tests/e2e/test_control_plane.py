@@ -1199,13 +1199,6 @@ class DataPlaneNotYetAvailableTest(E2ETestCase):
                           pipelineActivities=simple_activities("dp_ch", "dp_ds"))
         c.create_dataset(datasetName="dp_dset", actions=sql_actions("SELECT * FROM dp_ds"))
         calls = {
-            "RunPipelineActivity": lambda: c.run_pipeline_activity(
-                pipelineActivity={"math": {"name": "m", "attribute": "y", "math": "x + 1"}},
-                payloads=[b'{"x": 1}']),
-            "StartPipelineReprocessing": lambda: c.start_pipeline_reprocessing(
-                pipelineName="dp_pl"),
-            "CancelPipelineReprocessing": lambda: c.cancel_pipeline_reprocessing(
-                pipelineName="dp_pl", reprocessingId="6ad2764f-fb13-4de3-b101-4e74af03b043"),
             "CreateDatasetContent": lambda: c.create_dataset_content(datasetName="dp_dset"),
             "GetDatasetContent": lambda: c.get_dataset_content(datasetName="dp_dset"),
             "ListDatasetContents": lambda: c.list_dataset_contents(datasetName="dp_dset"),

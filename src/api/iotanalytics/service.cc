@@ -8,6 +8,7 @@
 #include "api/errors.h"
 #include "api/iotanalytics/validate.h"
 #include "common/strings.h"
+#include "pipeline/activities.h"
 
 namespace sluice::iota {
 
@@ -211,11 +212,11 @@ HttpResponse IotAnalyticsService::Dispatch(Call& c) {
     r = resource_routes(ResourceType::kPipeline, &IotAnalyticsService::CreatePipeline,
                         &IotAnalyticsService::ListPipelines, &IotAnalyticsService::DescribePipeline,
                         &IotAnalyticsService::UpdatePipeline);
-    if (!r && is("POST", 3) && s[2] == "reprocessing") {
-      return NotAvailableYet("StartPipelineReprocessing");
-    }
-    if (!r && is("DELETE", 4) && s[2] == "reprocessing") {
-      return NotAvailableYet("CancelPipelineReprocessing");
+    if (!r && (is("POST", 3) || is("DELETE", 4)) && s[2] == "reprocessing") {
+      Status st = ValidateResourceName("pipelineName", Json(s[1]));
+      if (!st.ok()) return JsonErrorResponse(st);
+      if (m == "POST") return StartPipelineReprocessing(c, s[1]);
+      return CancelPipelineReprocessing(c, s[1], s[3]);
     }
   } else if (root == "datasets") {
     r = resource_routes(ResourceType::kDataset, &IotAnalyticsService::CreateDataset,
@@ -230,7 +231,7 @@ HttpResponse IotAnalyticsService::Dispatch(Call& c) {
   } else if (root == "messages" && is("POST", 2) && s[1] == "batch") {
     return BatchPutMessage(c);
   } else if (root == "pipelineactivities" && is("POST", 2) && s[1] == "run") {
-    return NotAvailableYet("RunPipelineActivity");
+    return RunPipelineActivity(c);
   } else if (root == "tags" && s.size() == 1) {
     if (m == "POST") return TagResource(c);
     if (m == "DELETE") return UntagResource(c);
@@ -523,6 +524,24 @@ Status IotAnalyticsService::CheckPipelineRefs(const Json& body) const {
   return Status::Ok();
 }
 
+Status IotAnalyticsService::CompilePipeline(const Json& def) const {
+  if (dp_.pipelines == nullptr) return Status::Ok();
+  auto chain = pipeline::ActivityChain::Compile(def);
+  if (!chain.ok()) {
+    return Status::InvalidArgument("pipelineActivities: " + chain.status().message());
+  }
+  return Status::Ok();
+}
+
+Json IotAnalyticsService::ReprocessingSummaries(const std::string& name) const {
+  Json out = Json::array();
+  if (dp_.pipelines == nullptr) return out;
+  auto sums = dp_.pipelines->ReprocessingSummaries(name);
+  if (!sums.ok()) return out;
+  for (const auto& s : *sums) out.push_back(s.ToJson());
+  return out;
+}
+
 HttpResponse IotAnalyticsService::CreatePipeline(Call& c) {
   PipelineRefs refs;
   Status st = ValidateCreatePipeline(c.body, &refs);
@@ -531,9 +550,20 @@ HttpResponse IotAnalyticsService::CreatePipeline(Call& c) {
   if (!st.ok()) return JsonErrorResponse(st);
   std::string name = c.body["pipelineName"].get<std::string>();
   Json def = {{"activities", c.body["pipelineActivities"]}};
+  st = CompilePipeline(def);
+  if (!st.ok()) return JsonErrorResponse(st);
   auto tags = TagMap(c.body.value("tags", Json()));
+  MutexLock l(&mutation_mu_);
   st = catalog_->Create(ResourceType::kPipeline, name, def.dump(), *tags, config_.max_pipelines);
   if (!st.ok()) return CreateError(st, ResourceType::kPipeline, name, config_.max_pipelines);
+  if (dp_.pipelines != nullptr) {
+    // Starts at the channel's current end; history is reached by reprocessing.
+    st = dp_.pipelines->Create(name, def);
+    if (!st.ok()) {
+      (void)catalog_->Delete(ResourceType::kPipeline, name);
+      return JsonErrorResponse(st);
+    }
+  }
   return JsonOk(201, {{"pipelineName", name}, {"pipelineArn", Arn(ResourceType::kPipeline, name)}});
 }
 
@@ -545,7 +575,7 @@ HttpResponse IotAnalyticsService::DescribePipeline(Call& c, const std::string& n
                        {{"name", name},
                         {"arn", Arn(ResourceType::kPipeline, name)},
                         {"activities", def["activities"]},
-                        {"reprocessingSummaries", Json::array()},
+                        {"reprocessingSummaries", ReprocessingSummaries(name)},
                         {"creationTime", Seconds(rec->creation_micros)},
                         {"lastUpdateTime", Seconds(rec->last_update_micros)}}}});
 }
@@ -558,7 +588,7 @@ HttpResponse IotAnalyticsService::ListPipelines(Call& c) {
   Json list = Json::array();
   for (const auto& rec : page->records) {
     list.push_back({{"pipelineName", rec.name},
-                    {"reprocessingSummaries", Json::array()},
+                    {"reprocessingSummaries", ReprocessingSummaries(rec.name)},
                     {"creationTime", Seconds(rec.creation_micros)},
                     {"lastUpdateTime", Seconds(rec.last_update_micros)}});
   }
@@ -574,7 +604,134 @@ HttpResponse IotAnalyticsService::UpdatePipeline(Call& c, const std::string& nam
   st = CheckPipelineRefs(c.body);
   if (!st.ok()) return JsonErrorResponse(st);
   Json def = {{"activities", c.body["pipelineActivities"]}};
+  st = CompilePipeline(def);
+  if (!st.ok()) return JsonErrorResponse(st);
+  MutexLock l(&mutation_mu_);
   st = catalog_->Update(ResourceType::kPipeline, name, def.dump());
+  if (!st.ok()) return JsonErrorResponse(st);
+  if (dp_.pipelines != nullptr) {
+    // Takes effect for messages read after this point; no restart.
+    st = dp_.pipelines->Update(name, def);
+    if (st.code() == StatusCode::kNotFound) st = dp_.pipelines->Start(name, def);
+    if (!st.ok()) return JsonErrorResponse(st);
+  }
+  return Empty(200);
+}
+
+// ---------------------------------------------------------------------------------------
+// Pipelines: running activities and reprocessing
+
+HttpResponse IotAnalyticsService::RunPipelineActivity(Call& c) {
+  if (dp_.pipelines == nullptr) return NotAvailableYet("RunPipelineActivity");
+  if (!Has(c.body, "pipelineActivity")) {
+    return JsonErrorResponse(Status::InvalidArgument(
+        "1 validation error detected: Value null at 'pipelineActivity' failed to satisfy "
+        "constraint: Member must not be null"));
+  }
+  if (!Has(c.body, "payloads")) {
+    return JsonErrorResponse(Status::InvalidArgument(
+        "1 validation error detected: Value null at 'payloads' failed to satisfy constraint: "
+        "Member must not be null"));
+  }
+  const Json& payloads = c.body["payloads"];
+  if (!payloads.is_array() || payloads.empty() || payloads.size() > 10) {
+    return JsonErrorResponse(Status::InvalidArgument(
+        "1 validation error detected: Value at 'payloads' failed to satisfy constraint: Member "
+        "must have length between 1 and 10"));
+  }
+  std::vector<std::string> raw;
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    auto d = payloads[i].is_string() ? Base64Decode(payloads[i].get_ref<const std::string&>())
+                                     : Result<std::string>(Status::InvalidArgument("not a string"));
+    if (!d.ok()) {
+      return JsonErrorResponse(Status::InvalidArgument(
+          "Value at 'payloads." + std::to_string(i + 1) + ".member' must be base64-encoded"));
+    }
+    raw.push_back(std::move(d).value());
+  }
+  // The activity is validated like one element of a pipeline's activity list.
+  Json one = c.body["pipelineActivity"];
+  if (one.is_object() && (Has(one, "channel") || Has(one, "datastore"))) {
+    return JsonErrorResponse(Status::InvalidArgument(
+        "pipelineActivity: channel and datastore activities cannot be run by "
+        "RunPipelineActivity"));
+  }
+  if (auto compiled = pipeline::CompiledActivity::Compile(one); !compiled.ok()) {
+    return JsonErrorResponse(
+        Status::InvalidArgument("pipelineActivity: " + compiled.status().message()));
+  }
+  std::string log;
+  auto out = dp_.pipelines->RunActivity(one, raw, &log);
+  if (!out.ok()) return JsonErrorResponse(out.status());
+  Json encoded = Json::array();
+  for (const Json& m : *out) encoded.push_back(Base64Encode(pipeline::EncodePayload(m)));
+  return JsonOk(200, {{"payloads", encoded}, {"logResult", log}});
+}
+
+HttpResponse IotAnalyticsService::StartPipelineReprocessing(Call& c, const std::string& name) {
+  if (dp_.pipelines == nullptr) return NotAvailableYet("StartPipelineReprocessing");
+  if (!catalog_->Get(ResourceType::kPipeline, name).ok()) {
+    return JsonErrorResponse(Status::NotFound("Pipeline " + name + " does not exist"));
+  }
+  std::optional<int64_t> start, end;
+  for (const char* key : {"startTime", "endTime"}) {
+    if (!Has(c.body, key)) continue;
+    if (!c.body[key].is_number()) {
+      return JsonErrorResponse(Status::InvalidArgument(std::string("Value at '") + key +
+                                                       "' must be a timestamp (epoch seconds)"));
+    }
+    int64_t micros = static_cast<int64_t>(c.body[key].get<double>() * 1e6);
+    (std::string(key) == "startTime" ? start : end) = micros;
+  }
+  if (start && end && *start >= *end) {
+    return JsonErrorResponse(Status::InvalidArgument("startTime must be before endTime"));
+  }
+  Result<std::string> id = Status::Internal("unset");
+  if (Has(c.body, "channelMessages")) {
+    if (start || end) {
+      return JsonErrorResponse(
+          Status::InvalidArgument("Specify either startTime/endTime or channelMessages, not both"));
+    }
+    const Json& cm = c.body["channelMessages"];
+    if (!Has(cm, "s3Paths") || !cm["s3Paths"].is_array() || cm["s3Paths"].empty() ||
+        cm["s3Paths"].size() > 100) {
+      return JsonErrorResponse(Status::InvalidArgument(
+          "1 validation error detected: Value at 'channelMessages.s3Paths' failed to satisfy "
+          "constraint: Member must have length between 1 and 100"));
+    }
+    std::vector<std::string> paths;
+    for (const Json& p : cm["s3Paths"]) {
+      if (!p.is_string() || p.get_ref<const std::string&>().empty() ||
+          p.get_ref<const std::string&>().size() > 1024) {
+        return JsonErrorResponse(Status::InvalidArgument(
+            "Value at 'channelMessages.s3Paths' must hold strings of 1-1024 characters"));
+      }
+      paths.push_back(p.get<std::string>());
+    }
+    id = dp_.pipelines->StartReprocessingPaths(name, paths);
+  } else {
+    id = dp_.pipelines->StartReprocessing(name, start, end);
+  }
+  if (id.status().code() == StatusCode::kAlreadyExists) {
+    return JsonErrorResponse(
+        Status::AlreadyExists("A reprocessing is already running for pipeline " + name)
+            .WithResource(name, Arn(ResourceType::kPipeline, name)));
+  }
+  if (!id.ok()) return JsonErrorResponse(id.status());
+  return JsonOk(200, {{"reprocessingId", *id}});
+}
+
+HttpResponse IotAnalyticsService::CancelPipelineReprocessing(Call& c, const std::string& name,
+                                                             const std::string& id) {
+  if (dp_.pipelines == nullptr) return NotAvailableYet("CancelPipelineReprocessing");
+  if (!catalog_->Get(ResourceType::kPipeline, name).ok()) {
+    return JsonErrorResponse(Status::NotFound("Pipeline " + name + " does not exist"));
+  }
+  Status st = dp_.pipelines->CancelReprocessing(name, id);
+  if (st.code() == StatusCode::kNotFound) {
+    return JsonErrorResponse(
+        Status::NotFound("Reprocessing " + id + " does not exist for pipeline " + name));
+  }
   if (!st.ok()) return JsonErrorResponse(st);
   return Empty(200);
 }
@@ -770,6 +927,9 @@ HttpResponse IotAnalyticsService::DeleteResource(Call& c, ResourceType type,
     // The catalog no longer has the channel; a failure here leaves an orphan log that the
     // next CreateChannel of this name drops.
     (void)dp_.channels->DropChannel(name);
+  }
+  if (st.ok() && type == ResourceType::kPipeline && dp_.pipelines != nullptr) {
+    (void)dp_.pipelines->Stop(name);
   }
   if (st.ok() && type == ResourceType::kDatastore && dp_.datastores != nullptr) {
     (void)dp_.datastores->DropDatastore(name);

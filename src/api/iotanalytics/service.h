@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/thread_annotations.h"
 #include "datastore/datastore_store.h"
+#include "pipeline/pipeline_manager.h"
 
 namespace sluice::iota {
 
@@ -41,6 +42,7 @@ struct IotAnalyticsConfig {
 struct DataPlane {
   ChannelStore* channels = nullptr;
   DatastoreStore* datastores = nullptr;
+  pipeline::PipelineManager* pipelines = nullptr;
 };
 
 class IotAnalyticsService final : public ApiService {
@@ -91,6 +93,11 @@ class IotAnalyticsService final : public ApiService {
   // Data plane
   HttpResponse BatchPutMessage(Call& c);
   HttpResponse SampleChannelData(Call& c, const std::string& name);
+  HttpResponse RunPipelineActivity(Call& c);
+  HttpResponse StartPipelineReprocessing(Call& c, const std::string& name);
+  HttpResponse CancelPipelineReprocessing(Call& c, const std::string& name, const std::string& id);
+  Status CompilePipeline(const nlohmann::json& def) const;
+  nlohmann::json ReprocessingSummaries(const std::string& name) const;
 
   Status CheckPipelineRefs(const nlohmann::json& body) const;
   Status CheckDatasetTriggers(const std::string& dataset_name, const nlohmann::json& actions,
