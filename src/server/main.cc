@@ -6,11 +6,14 @@
 #include <signal.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +32,7 @@
 #include "pipeline/pipeline_manager.h"
 #include "server/credentials.h"
 #include "server/flags.h"
+#include "server/retention.h"
 #include "things/iot_data_service.h"
 #include "things/iot_service.h"
 #include "things/thing_registry.h"
@@ -209,11 +213,32 @@ int Serve(const std::vector<std::string>& args) {
                kVersion, cfg->data_dir.c_str(), cfg->region.c_str(), cfg->account_id.c_str(),
                startup_ms);
 
+  // Maintenance thread: applies retention once a minute (and at start).
+  std::mutex maint_mu;
+  std::condition_variable maint_cv;
+  bool maint_stop = false;
+  std::thread maintenance([&] {
+    std::unique_lock<std::mutex> l(maint_mu);
+    while (!maint_stop) {
+      l.unlock();
+      auto r = SweepRetention(catalog->get(), channels->get(), datastores->get(), clock);
+      if (!r.ok()) std::fprintf(stderr, "sluice: retention: %s\n", r.status().message().c_str());
+      l.lock();
+      maint_cv.wait_for(l, std::chrono::seconds(60), [&] { return maint_stop; });
+    }
+  });
+
   int sig = 0;
   sigwait(&sigs, &sig);
   std::fprintf(stderr, "sluice: received %s, shutting down\n",
                sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.Stop();
+  {
+    std::lock_guard<std::mutex> l(maint_mu);
+    maint_stop = true;
+  }
+  maint_cv.notify_all();
+  maintenance.join();
   pipelines.Shutdown();
   (*channels)->Shutdown();
   catalog->reset();
