@@ -177,7 +177,12 @@ int Serve(const std::vector<std::string>& args) {
     if (auto defs = (*catalog)->ListAll(ResourceType::kPipeline); defs.ok()) {
       for (const ResourceRecord& rec : *defs) {
         auto st = pipelines.GetStatus(rec.name);
-        if (st.ok()) out["pipelines"][rec.name] = st->ToJson();
+        if (!st.ok()) continue;
+        out["pipelines"][rec.name] = st->ToJson();
+        // Lambda failures in the EventBridge "IoT Analytics Pipeline Failure Notification"
+        // shape; their channel-messages paths feed StartPipelineReprocessing.
+        auto events = pipelines.FailureEvents(rec.name);
+        if (events.ok()) out["pipelines"][rec.name]["failureEvents"] = *events;
       }
     }
     ChannelStoreMetrics cm = (*channels)->Metrics();

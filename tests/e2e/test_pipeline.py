@@ -223,6 +223,27 @@ class PipelineActivitiesTest(unittest.TestCase):
                 payloads=[b'{}'])
         self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidRequestException")
 
+    def test_failing_lambda_records_a_failure_event(self):
+        c = self.c
+        c.create_channel(channelName="fail_ch")
+        c.create_datastore(datastoreName="fail_ds")
+        c.create_pipeline(pipelineName="fail_p", pipelineActivities=chain(
+            "fail_ch", "fail_ds", {"kind": "lambda", "name": "l", "lambdaName": "crashing",
+                                   "batchSize": 5}))
+        self.put("fail_ch", [{"temp": 1}, {"temp": 2}])
+        st = wait_pipeline(self.server, "fail_p", lambda s: s["messagesRead"] >= 2)
+        self.assertGreaterEqual(st["lambdaFailures"], 1)
+        ev = st["failureEvents"][0]
+        self.assertEqual(ev["detail-type"], "IoT Analytics Pipeline Failure Notification")
+        self.assertEqual(ev["detail"]["pipeline-name"], "fail_p")
+        self.assertEqual(ev["detail"]["error-code"], "LAMBDA_FAILURE")
+        self.assertIn("boom", ev["detail"]["message"])
+        paths = ev["detail"]["channel-messages"]["s3paths"]
+        # The failed messages can be replayed from the event's paths.
+        rid = c.start_pipeline_reprocessing(
+            pipelineName="fail_p", channelMessages={"s3Paths": paths})["reprocessingId"]
+        self.assertTrue(rid)
+
     def test_bad_expression_rejected_at_create(self):
         self.c.create_channel(channelName="badexpr_ch")
         self.c.create_datastore(datastoreName="badexpr_ds")
@@ -278,6 +299,11 @@ class PipelineActivitiesTest(unittest.TestCase):
 class PipelineCrashTest(unittest.TestCase):
 
     def test_kill9_exactly_once_into_datastore(self):
+        # SLUICE_CRASH_LOOPS=20 repeats it (slow); CI runs it once.
+        for _ in range(int(os.environ.get("SLUICE_CRASH_LOOPS", "1"))):
+            self.crash_once()
+
+    def crash_once(self):
         server = Server().start()
         try:
             c = server.client()
