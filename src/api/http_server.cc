@@ -7,11 +7,17 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 namespace sluice {
 
@@ -20,7 +26,80 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// Threads that run (possibly blocking) request handlers, so the I/O threads keep reading
+// and writing other connections meanwhile. Started on demand up to a cap; FIFO queue.
+class HandlerPool {
+ public:
+  explicit HandlerPool(size_t max_threads) : max_threads_(std::max<size_t>(max_threads, 1)) {}
+  ~HandlerPool() { Stop(); }
+
+  // Runs `task` on a pool thread (queued if all are busy). After Stop() it is dropped.
+  void Submit(std::function<void()> task) {
+    std::unique_lock<std::mutex> l(mu_);
+    if (stopping_) return;
+    queue_.push_back(std::move(task));
+    if (idle_ == 0 && threads_.size() < max_threads_) {
+      try {
+        threads_.emplace_back([this] { Loop(); });
+        return;  // the new thread takes the task
+      } catch (const std::system_error&) {
+        // Out of threads: a busy one picks it up when done.
+      }
+    }
+    l.unlock();
+    cv_.notify_one();
+  }
+
+  // Drops queued tasks, waits for running ones and joins the threads. Idempotent.
+  void Stop() {
+    std::vector<std::thread> threads;
+    std::deque<std::function<void()>> dropped;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stopping_ = true;
+      threads.swap(threads_);
+      dropped.swap(queue_);
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads) t.join();
+    // `dropped` (holding sessions) is destroyed here, outside the lock.
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      while (queue_.empty() && !stopping_) {
+        ++idle_;
+        cv_.wait(l);
+        --idle_;
+      }
+      if (stopping_) return;
+      std::function<void()> task = std::move(queue_.front());
+      queue_.pop_front();
+      l.unlock();
+      task();
+      task = nullptr;  // release what it holds before sleeping
+      l.lock();
+    }
+  }
+
+  const size_t max_threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  std::vector<std::thread> threads_;
+  size_t idle_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
 struct HttpServer::Impl {
+  explicit Impl(size_t handler_threads) : pool(handler_threads) {}
+  HandlerPool pool;
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{io};
@@ -35,8 +114,12 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const HttpServerOptions& opts, const HttpHandler& handler,
-          std::atomic<int>* connections)
-      : stream_(std::move(socket)), opts_(opts), handler_(handler), connections_(connections) {}
+          std::atomic<int>* connections, HandlerPool* pool)
+      : stream_(std::move(socket)),
+        opts_(opts),
+        handler_(handler),
+        connections_(connections),
+        pool_(pool) {}
 
   ~Session() { connections_->fetch_sub(1); }
 
@@ -84,19 +167,24 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec) {
     if (ec) return FailRequest(ec);
     auto msg = parser_->release();
-    HttpRequest req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
+    auto req = std::make_shared<HttpRequest>();
+    req->method = std::string(msg.method_string());
+    req->target = std::string(msg.target());
+    req->headers.reserve(16);
     for (const auto& f : msg) {
-      req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      req->headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     }
-    req.body = std::move(msg.body());
+    req->body = std::move(msg.body());
     beast::error_code rec;
     auto ep = stream_.socket().remote_endpoint(rec);
-    if (!rec) req.remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (!rec) req->remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     keep_alive_ = msg.keep_alive();
-    HttpResponse resp = handler_(req);
-    Write(std::move(resp));
+    // Nothing else happens on this connection until the response is written (the next
+    // read starts after it), so the session is idle while the handler runs elsewhere.
+    pool_->Submit([self = shared_from_this(), req = std::move(req)] {
+      auto resp = std::make_shared<HttpResponse>(self->handler_(*req));
+      asio::post(self->stream_.get_executor(), [self, resp] { self->Write(std::move(*resp)); });
+    });
   }
 
   // A request that cannot be read completely: answer what we can, then close.
@@ -173,6 +261,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const HttpServerOptions& opts_;
   const HttpHandler& handler_;
   std::atomic<int>* connections_;
+  HandlerPool* pool_;
   bool keep_alive_ = true;
   bool first_ = true;
   std::array<char, 4096> drain_buf_;
@@ -188,7 +277,9 @@ void DoAccept(HttpServer::Impl* impl, const HttpServerOptions* opts, const HttpH
             beast::error_code ignore;
             s.close(ignore);
           } else {
-            std::make_shared<Session>(std::move(s), *opts, *handler, &impl->connections)->Start();
+            std::make_shared<Session>(std::move(s), *opts, *handler, &impl->connections,
+                                      &impl->pool)
+                ->Start();
           }
         }
         DoAccept(impl, opts, handler);
@@ -198,7 +289,9 @@ void DoAccept(HttpServer::Impl* impl, const HttpServerOptions* opts, const HttpH
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions opts, HttpHandler handler)
-    : opts_(std::move(opts)), handler_(std::move(handler)), impl_(std::make_unique<Impl>()) {}
+    : opts_(std::move(opts)),
+      handler_(std::move(handler)),
+      impl_(std::make_unique<Impl>(static_cast<size_t>(std::max(opts_.max_handler_threads, 1)))) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -235,6 +328,8 @@ void HttpServer::Stop() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  // Handlers still running finish (their responses go nowhere: the io_context is stopped).
+  impl_->pool.Stop();
   {
     std::lock_guard<std::mutex> l(impl_->done_mu);
     impl_->done = true;

@@ -2,9 +2,14 @@
 // the io_context and its worker threads; hands each complete request to one handler.
 //
 // Threads: Start() spawns `io_threads` threads that run the io_context. Every connection
-// is driven by async operations on those threads; the handler is called on an I/O thread,
-// synchronously, and must be thread-safe. Stop() may be called from any thread (e.g. the
-// signal handler) and joins the workers.
+// is driven by async operations on those threads. The handler may block (BatchPutMessage
+// waits for fdatasync), so it does not run on an I/O thread: each complete request is
+// handed to a pool of handler threads, grown on demand up to `max_handler_threads` (a
+// request waits in a FIFO queue when all are busy), and the response is written back on
+// the connection's strand. The handler must be thread-safe. Stop() may be called from
+// any thread (e.g. the signal handler); it joins the I/O threads, then lets running
+// handlers finish (queued requests whose connections are going away are dropped) and
+// joins the handler threads.
 #pragma once
 
 #include <atomic>
@@ -27,6 +32,9 @@ struct HttpServerOptions {
   int request_timeout_seconds = 60;       // whole request (headers + body) must arrive within
   int idle_timeout_seconds = 120;         // keep-alive connection with no request
   int max_connections = 4096;
+  // Requests handled at once (each may block in its handler). Threads are started as
+  // needed and kept until Stop().
+  int max_handler_threads = 64;
 };
 
 using HttpHandler = std::function<HttpResponse(HttpRequest&)>;
