@@ -1389,16 +1389,36 @@ class DuckDatastoreStore final : public DatastoreStore {
     return raw;
   }
 
+  // Fast conversions for the common inferred types; anything else goes through Convert.
+  enum class FastType { kNone, kVarchar, kBigint, kDouble, kBoolean };
+  static FastType FastTypeOf(const std::string& type) {
+    if (type == "VARCHAR") return FastType::kVarchar;
+    if (type == "BIGINT") return FastType::kBigint;
+    if (type == "DOUBLE") return FastType::kDouble;
+    if (type == "BOOLEAN") return FastType::kBoolean;
+    return FastType::kNone;
+  }
+
   Status AppendInTxn(TableState* table, const std::string& pipeline,
                      const std::vector<DatastoreRow>& rows, uint64_t next_offset) REQUIRES(mu_) {
     const std::string tq = QuoteIdent(table->name);
     uint64_t rejected = 0;
     // Pass 1: per row, the attribute (by lower-case name) -> value; schema changes.
-    std::vector<std::unordered_map<std::string, const json*>> values(rows.size());
+    // Attribute names repeat from row to row, so each distinct spelling is lower-cased and
+    // classified once per batch, and each distinct lower-case name gets a slot number.
+    struct SpellingInfo {
+      int slot = -1;  // -1: a system column name (rejected)
+      std::string lower;
+      const std::string* partition_col = nullptr;  // lower-case partition column, if any
+      uint8_t planned_kinds = 0;                   // kinds already passed to plan()
+    };
+    std::unordered_map<std::string, SpellingInfo> spellings;
+    std::unordered_map<std::string, int> slot_of;  // lower -> slot
+    std::vector<std::vector<std::pair<int, const json*>>> values(rows.size());
+    std::vector<size_t> slot_row;                      // slot -> 1 + last row that set it
     std::map<std::string, std::string> new_cols;       // lower -> spelling (first seen)
     std::map<std::string, std::string> planned_types;  // lower column -> type
-    auto plan = [&](const std::string& col_lower, const std::string& spelling, const json& v) {
-      Kind k = KindOf(v);
+    auto plan = [&](const std::string& col_lower, const std::string& spelling, Kind k) {
       if (k == Kind::kNull) return;
       auto it = table->by_lower.find(col_lower);
       if (it != table->by_lower.end()) {
@@ -1418,18 +1438,39 @@ class DuckDatastoreStore final : public DatastoreStore {
         ++rejected;
         continue;
       }
+      values[r].reserve(attrs.size());
       for (auto it = attrs.begin(); it != attrs.end(); ++it) {
-        std::string lower = ToLower(it.key());
-        if (lower.empty() || IsSystemLower(*table, lower) || values[r].count(lower) != 0) {
+        const std::string& key = it.key();
+        auto sp = spellings.find(key);
+        if (sp == spellings.end()) {
+          SpellingInfo info;
+          info.lower = ToLower(key);
+          if (!info.lower.empty() && !IsSystemLower(*table, info.lower)) {
+            auto [s, inserted] = slot_of.emplace(info.lower, static_cast<int>(slot_of.size()));
+            if (inserted) slot_row.push_back(0);
+            info.slot = s->second;
+            auto part = table->partition_of.find(info.lower);
+            if (part != table->partition_of.end()) info.partition_col = &part->second;
+          }
+          sp = spellings.emplace(key, std::move(info)).first;
+        }
+        SpellingInfo& info = sp->second;
+        if (info.slot < 0 || slot_row[static_cast<size_t>(info.slot)] == r + 1) {
           ++rejected;
           continue;
         }
-        values[r][lower] = &it.value();
-        plan(lower, it.key(), it.value());
-        auto part = table->partition_of.find(lower);
-        if (part != table->partition_of.end()) {
-          plan(part->second, std::string(kPartitionPrefix) + PartitionSpelling(*table, lower),
-               it.value());
+        slot_row[static_cast<size_t>(info.slot)] = r + 1;
+        values[r].emplace_back(info.slot, &it.value());
+        // Widening depends only on the set of kinds seen, so each (spelling, kind) is
+        // planned once.
+        Kind k = KindOf(it.value());
+        uint8_t bit = static_cast<uint8_t>(1u << static_cast<unsigned>(k));
+        if ((info.planned_kinds & bit) != 0) continue;
+        info.planned_kinds |= bit;
+        plan(info.lower, key, k);
+        if (info.partition_col != nullptr) {
+          plan(*info.partition_col,
+               std::string(kPartitionPrefix) + PartitionSpelling(*table, info.lower), k);
         }
       }
     }
@@ -1470,62 +1511,125 @@ class DuckDatastoreStore final : public DatastoreStore {
       if (duckdb_appender_column_count(app.get()) != table->columns.size()) {
         return Status::Internal("schema cache of " + table->name + " is stale");
       }
+      // Per column: the slot of the attribute that fills it, its fast conversion and, for
+      // time partition columns, which part (0 year, 1 month, 2 day, 3 hour).
+      const size_t ncols = table->columns.size();
+      std::vector<int> col_slot(ncols, -1);
+      std::vector<FastType> col_fast(ncols, FastType::kNone);
+      std::vector<int> col_time(ncols, 3);
+      for (size_t ci = 0; ci < ncols; ++ci) {
+        const ColumnInfo& c = table->columns[ci];
+        if (c.role == ColumnInfo::kTime) {
+          std::string lower = ToLower(c.name);
+          col_time[ci] = lower == "__year" ? 0 : lower == "__month" ? 1 : lower == "__day" ? 2 : 3;
+          continue;
+        }
+        if (c.role == ColumnInfo::kDt) continue;
+        auto s = slot_of.find(c.source_lower);
+        if (s != slot_of.end()) col_slot[ci] = s->second;
+        col_fast[ci] = FastTypeOf(c.type);
+      }
+      int ts_slot = -1;
+      if (table->def.ts_attribute) {
+        auto s = slot_of.find(ToLower(*table->def.ts_attribute));
+        if (s != slot_of.end()) ts_slot = s->second;
+      }
+      std::vector<const json*> row_values(slot_of.size(), nullptr);
+      auto append_failed = [&](const ColumnInfo& c) {
+        return Status::Internal("append to " + table->name + "." + c.name +
+                                " failed: " + app.Error());
+      };
       for (size_t r = 0; r < rows.size(); ++r) {
+        for (const auto& [slot, v] : values[r]) row_values[static_cast<size_t>(slot)] = v;
         std::optional<int64_t> part_time;
-        if (table->def.ts_attribute) {
-          auto v = values[r].find(ToLower(*table->def.ts_attribute));
-          if (v != values[r].end() && !v->second->is_null()) {
-            part_time = PartitionTime(table->def, *v->second);
+        if (ts_slot >= 0) {
+          const json* v = row_values[static_cast<size_t>(ts_slot)];
+          if (v != nullptr && !v->is_null()) {
+            part_time = PartitionTime(table->def, *v);
             if (!part_time) ++rejected;
           }
         }
-        int64_t py = 0, pmo = 0, pd = 0, ph = 0;
+        int64_t parts[4] = {0, 0, 0, 0};  // year, month, day, hour
         if (part_time) {
           int64_t day = FloorDiv(*part_time, kMicrosPerDay);
           int64_t y = 0;
           unsigned m = 0, d = 0;
           CivilFromDays(day, &y, &m, &d);
-          py = y;
-          pmo = m;
-          pd = d;
-          ph = (*part_time - day * kMicrosPerDay) / (3600 * kMicrosPerSecond);
+          parts[0] = y;
+          parts[1] = m;
+          parts[2] = d;
+          parts[3] = (*part_time - day * kMicrosPerDay) / (3600 * kMicrosPerSecond);
         }
-        for (const ColumnInfo& c : table->columns) {
-          Cell cell;
+        for (size_t ci = 0; ci < ncols; ++ci) {
+          const ColumnInfo& c = table->columns[ci];
+          duckdb_state ds = DuckDBSuccess;
           switch (c.role) {
             case ColumnInfo::kDt:
-              cell.type = Cell::kTimestamp;
-              cell.i = FloorDiv(rows[r].arrival_micros, kMicrosPerDay) * kMicrosPerDay;
+              bytes += 8;
+              ds = duckdb_append_timestamp(
+                  app.get(), duckdb_timestamp{FloorDiv(rows[r].arrival_micros, kMicrosPerDay) *
+                                              kMicrosPerDay});
               break;
             case ColumnInfo::kTime:
               if (part_time) {
-                cell.type = Cell::kInt;
-                std::string lower = ToLower(c.name);
-                cell.i = lower == "__year"    ? py
-                         : lower == "__month" ? pmo
-                         : lower == "__day"   ? pd
-                                              : ph;
+                bytes += 8;
+                ds = duckdb_append_int64(app.get(), parts[col_time[ci]]);
+              } else {
+                ds = duckdb_append_null(app.get());
               }
               break;
             case ColumnInfo::kInferred:
             case ColumnInfo::kFixed: {
-              auto v = values[r].find(c.source_lower);
-              if (v == values[r].end() || v->second->is_null()) break;
-              std::optional<Cell> converted = Convert(*v->second, c.type);
+              const json* v =
+                  col_slot[ci] < 0 ? nullptr : row_values[static_cast<size_t>(col_slot[ci])];
+              if (v == nullptr || v->is_null()) {
+                ds = duckdb_append_null(app.get());
+                break;
+              }
+              // Fast paths: exactly what Convert gives for these (type, value) pairs.
+              FastType f = col_fast[ci];
+              if (f == FastType::kVarchar && v->is_string()) {
+                const std::string& s = v->get_ref<const std::string&>();
+                bytes += s.size();
+                ds = duckdb_append_varchar_length(app.get(), s.data(), s.size());
+                break;
+              }
+              if (f == FastType::kBigint && v->is_number_integer() && !v->is_number_unsigned()) {
+                bytes += 8;
+                ds = duckdb_append_int64(app.get(), v->get<int64_t>());
+                break;
+              }
+              if (f == FastType::kDouble && v->is_number()) {
+                double x = v->get<double>();
+                if (std::isfinite(x)) {
+                  bytes += 8;
+                  ds = duckdb_append_double(app.get(), x);
+                } else {
+                  ++rejected;
+                  ds = duckdb_append_null(app.get());
+                }
+                break;
+              }
+              if (f == FastType::kBoolean && v->is_boolean()) {
+                bytes += 1;
+                ds = duckdb_append_bool(app.get(), v->get<bool>());
+                break;
+              }
+              Cell cell;
+              std::optional<Cell> converted = Convert(*v, c.type);
               if (converted) {
                 cell = std::move(*converted);
               } else {
                 ++rejected;
               }
+              bytes += CellBytes(cell);
+              ds = AppendCell(app.get(), cell);
               break;
             }
           }
-          bytes += CellBytes(cell);
-          if (AppendCell(app.get(), cell) == DuckDBError) {
-            return Status::Internal("append to " + table->name + "." + c.name +
-                                    " failed: " + app.Error());
-          }
+          if (ds == DuckDBError) return append_failed(c);
         }
+        for (const auto& [slot, v] : values[r]) row_values[static_cast<size_t>(slot)] = nullptr;
         if (duckdb_appender_end_row(app.get()) == DuckDBError) {
           return Status::Internal("append to " + table->name + " failed: " + app.Error());
         }
@@ -1536,9 +1640,12 @@ class DuckDatastoreStore final : public DatastoreStore {
     }
     RETURN_IF_ERROR(Hook("rows"));
     RETURN_IF_ERROR(UpsertPosition(table->name, pipeline, next_offset));
+    // Typed parameters: an untyped `col + $1` makes DuckDB re-bind the statement on every
+    // execution.
     RETURN_IF_ERROR(RunCached(std::string("UPDATE ") + kDatastoresTable +
-                                  " SET rejected_values = rejected_values + $1, estimated_bytes = "
-                                  "estimated_bytes + $2, last_append_micros = $3 WHERE name = $4",
+                                  " SET rejected_values = rejected_values + $1::UBIGINT, "
+                                  "estimated_bytes = estimated_bytes + $2::UBIGINT, "
+                                  "last_append_micros = $3::BIGINT WHERE name = $4::VARCHAR",
                               {rejected, bytes, clock_->NowMicros(), table->name}));
     return Hook("position");
   }
