@@ -1105,18 +1105,72 @@ bool ValidFieldName(const std::string& n) {
   return true;
 }
 
-std::string FieldNameProblem(const Json& payload) {
-  if (!payload.is_object()) return "";
+// Collects the top-level member names of a JSON text without building a document. The
+// parse is nlohmann's own (same lexer and grammar as Json::parse), so exactly the texts
+// Json::parse accepts are accepted here.
+class TopLevelKeys final : public nlohmann::json_sax<Json> {
+ public:
+  explicit TopLevelKeys(std::vector<std::string>* keys) : keys_(keys) {}
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    ++depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (depth_ == 1) keys_->push_back(k);
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  std::vector<std::string>* keys_;
+  int depth_ = 0;
+};
+
+// The problem with the payload's top-level field names, "" if none (or if the payload is
+// not JSON or not an object). Names are checked in the order a parsed object iterates them
+// (sorted, a repeated name counted once), so the first problem reported is the same one.
+std::string FieldNameProblem(const std::string& payload, std::vector<std::string>* keys) {
+  keys->clear();
+  TopLevelKeys sax(keys);
+  bool ok = false;
+  try {
+    ok = Json::sax_parse(payload.begin(), payload.end(), &sax);
+  } catch (const std::exception&) {
+    ok = false;
+  }
+  if (!ok || keys->empty()) return "";
+  std::sort(keys->begin(), keys->end());
+  keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
   std::set<std::string> seen;
-  for (auto it = payload.begin(); it != payload.end(); ++it) {
-    if (!ValidFieldName(it.key())) {
-      return "payload field name '" + it.key().substr(0, 100) +
+  for (const std::string& k : *keys) {
+    if (!ValidFieldName(k)) {
+      return "payload field name '" + k.substr(0, 100) +
              "' must match ^[A-Za-z_]([A-Za-z0-9]*|[A-Za-z0-9][A-Za-z0-9_]*)$ and be at most "
              "255 characters";
     }
-    if (!seen.insert(ToLower(it.key())).second) {
-      return "payload field names are case-insensitive; '" + it.key().substr(0, 100) +
-             "' appears twice";
+    if (!seen.insert(ToLower(k)).second) {
+      return "payload field names are case-insensitive; '" + k.substr(0, 100) + "' appears twice";
     }
   }
   return "";
@@ -1191,6 +1245,7 @@ HttpResponse IotAnalyticsService::BatchPutMessage(Call& c) {
   std::vector<IncomingMessage> accepted;
   accepted.reserve(messages.size());
   std::set<std::string> ids;
+  std::vector<std::string> keys;  // scratch for FieldNameProblem
   auto reject = [&](const std::string& id, const char* code, const std::string& msg) {
     errors.push_back({{"messageId", id}, {"errorCode", code}, {"errorMessage", msg}});
   };
@@ -1212,13 +1267,10 @@ HttpResponse IotAnalyticsService::BatchPutMessage(Call& c) {
                  " bytes; the limit is 131072 bytes (128 KB)");
       continue;
     }
-    Json parsed = Json::parse(*payload, nullptr, /*allow_exceptions=*/false);
-    if (!parsed.is_discarded()) {
-      std::string problem = FieldNameProblem(parsed);
-      if (!problem.empty()) {
-        reject(id, "InvalidPayloadException", problem);
-        continue;
-      }
+    std::string problem = FieldNameProblem(*payload, &keys);
+    if (!problem.empty()) {
+      reject(id, "InvalidPayloadException", problem);
+      continue;
     }
     accepted.push_back({id, std::move(payload).value()});
   }
