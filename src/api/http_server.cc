@@ -100,10 +100,11 @@ class HandlerPool {
 struct HttpServer::Impl {
   explicit Impl(size_t handler_threads) : pool(handler_threads) {}
   HandlerPool pool;
+  // Declared before `io`: sessions still queued in `io` when it is destroyed decrement it.
+  std::atomic<int> connections{0};
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{io};
-  std::atomic<int> connections{0};
   std::mutex done_mu;
   std::condition_variable done_cv;
   bool done = false;
