@@ -245,6 +245,12 @@ HttpResponse IotAnalyticsService::Dispatch(Call& c) {
                            "No IoT Analytics operation matches " + m + " " + c.target.path);
 }
 
+Json IotAnalyticsService::SizeStatistics(double size_bytes) const {
+  return {{"size",
+           {{"estimatedSizeInBytes", size_bytes},
+            {"estimatedOn", clock_->NowEpochSecondsFractional()}}}};
+}
+
 HttpResponse IotAnalyticsService::CreateError(const Status& st, ResourceType type,
                                               const std::string& name, int64_t limit) const {
   if (st.code() == StatusCode::kAlreadyExists) {
@@ -321,11 +327,7 @@ HttpResponse IotAnalyticsService::DescribeChannel(Call& c, const std::string& na
       }
     }
   }
-  if (*stats) {
-    out["statistics"] = {
-        {"size",
-         {{"estimatedSizeInBytes", size}, {"estimatedOn", clock_->NowEpochSecondsFractional()}}}};
-  }
+  if (*stats) out["statistics"] = SizeStatistics(size);
   return JsonOk(200, out);
 }
 
@@ -431,11 +433,7 @@ HttpResponse IotAnalyticsService::DescribeDatastore(Call& c, const std::string& 
       }
     }
   }
-  if (*stats) {
-    out["statistics"] = {
-        {"size",
-         {{"estimatedSizeInBytes", size}, {"estimatedOn", clock_->NowEpochSecondsFractional()}}}};
-  }
+  if (*stats) out["statistics"] = SizeStatistics(size);
   return JsonOk(200, out);
 }
 

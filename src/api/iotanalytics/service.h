@@ -88,6 +88,8 @@ class IotAnalyticsService final : public ApiService {
   HttpResponse PutLoggingOptions(Call& c);
   HttpResponse DescribeLoggingOptions(Call& c);
   HttpResponse NotAvailableYet(const std::string& operation);
+  // DescribeChannel/DescribeDatastore `statistics` for an estimate made now.
+  nlohmann::json SizeStatistics(double size_bytes) const;
   HttpResponse CreateError(const Status& st, ResourceType type, const std::string& name,
                            int64_t limit) const;
   // Data plane
