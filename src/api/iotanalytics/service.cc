@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <mutex>
 #include <set>
 
@@ -331,23 +332,29 @@ HttpResponse IotAnalyticsService::DescribeChannel(Call& c, const std::string& na
   return JsonOk(200, out);
 }
 
-HttpResponse IotAnalyticsService::ListChannels(Call& c) {
+HttpResponse IotAnalyticsService::ListResources(
+    Call& c, ResourceType type, const char* member,
+    const std::function<Json(const ResourceRecord&, Json def)>& summarize) {
   auto max = ParseMaxResults(c.target);
   if (!max.ok()) return JsonErrorResponse(max.status());
-  auto page = catalog_->List(ResourceType::kChannel, c.target.Query("nextToken"), *max);
+  auto page = catalog_->List(type, c.target.Query("nextToken"), *max);
   if (!page.ok()) return JsonErrorResponse(page.status());
   Json list = Json::array();
-  for (const auto& rec : page->records) {
-    Json def = Json::parse(rec.definition);
-    list.push_back({{"channelName", rec.name},
-                    {"channelStorage", StorageSummary(def["storage"])},
-                    {"status", "ACTIVE"},
-                    {"creationTime", Seconds(rec.creation_micros)},
-                    {"lastUpdateTime", Seconds(rec.last_update_micros)}});
-  }
-  Json out = {{"channelSummaries", list}};
+  for (const auto& rec : page->records) list.push_back(summarize(rec, Json::parse(rec.definition)));
+  Json out = {{member, list}};
   if (page->next_token) out["nextToken"] = *page->next_token;
   return JsonOk(200, out);
+}
+
+HttpResponse IotAnalyticsService::ListChannels(Call& c) {
+  return ListResources(c, ResourceType::kChannel, "channelSummaries",
+                       [&](const ResourceRecord& rec, Json def) -> Json {
+                         return {{"channelName", rec.name},
+                                 {"channelStorage", StorageSummary(def["storage"])},
+                                 {"status", "ACTIVE"},
+                                 {"creationTime", Seconds(rec.creation_micros)},
+                                 {"lastUpdateTime", Seconds(rec.last_update_micros)}};
+                       });
 }
 
 HttpResponse IotAnalyticsService::UpdateChannel(Call& c, const std::string& name) {
@@ -438,26 +445,21 @@ HttpResponse IotAnalyticsService::DescribeDatastore(Call& c, const std::string& 
 }
 
 HttpResponse IotAnalyticsService::ListDatastores(Call& c) {
-  auto max = ParseMaxResults(c.target);
-  if (!max.ok()) return JsonErrorResponse(max.status());
-  auto page = catalog_->List(ResourceType::kDatastore, c.target.Query("nextToken"), *max);
-  if (!page.ok()) return JsonErrorResponse(page.status());
-  Json list = Json::array();
-  for (const auto& rec : page->records) {
-    Json def = Json::parse(rec.definition);
-    Json s = {{"datastoreName", rec.name},
-              {"datastoreStorage", StorageSummary(def["storage"])},
-              {"status", "ACTIVE"},
-              {"creationTime", Seconds(rec.creation_micros)},
-              {"lastUpdateTime", Seconds(rec.last_update_micros)},
-              {"fileFormatType",
-               Has(def["fileFormatConfiguration"], "parquetConfiguration") ? "PARQUET" : "JSON"}};
-    if (def.contains("datastorePartitions")) s["datastorePartitions"] = def["datastorePartitions"];
-    list.push_back(s);
-  }
-  Json out = {{"datastoreSummaries", list}};
-  if (page->next_token) out["nextToken"] = *page->next_token;
-  return JsonOk(200, out);
+  return ListResources(
+      c, ResourceType::kDatastore, "datastoreSummaries",
+      [&](const ResourceRecord& rec, Json def) -> Json {
+        Json s = {
+            {"datastoreName", rec.name},
+            {"datastoreStorage", StorageSummary(def["storage"])},
+            {"status", "ACTIVE"},
+            {"creationTime", Seconds(rec.creation_micros)},
+            {"lastUpdateTime", Seconds(rec.last_update_micros)},
+            {"fileFormatType",
+             Has(def["fileFormatConfiguration"], "parquetConfiguration") ? "PARQUET" : "JSON"}};
+        if (def.contains("datastorePartitions"))
+          s["datastorePartitions"] = def["datastorePartitions"];
+        return s;
+      });
 }
 
 HttpResponse IotAnalyticsService::UpdateDatastore(Call& c, const std::string& name) {
@@ -579,20 +581,13 @@ HttpResponse IotAnalyticsService::DescribePipeline(Call& c, const std::string& n
 }
 
 HttpResponse IotAnalyticsService::ListPipelines(Call& c) {
-  auto max = ParseMaxResults(c.target);
-  if (!max.ok()) return JsonErrorResponse(max.status());
-  auto page = catalog_->List(ResourceType::kPipeline, c.target.Query("nextToken"), *max);
-  if (!page.ok()) return JsonErrorResponse(page.status());
-  Json list = Json::array();
-  for (const auto& rec : page->records) {
-    list.push_back({{"pipelineName", rec.name},
-                    {"reprocessingSummaries", ReprocessingSummaries(rec.name)},
-                    {"creationTime", Seconds(rec.creation_micros)},
-                    {"lastUpdateTime", Seconds(rec.last_update_micros)}});
-  }
-  Json out = {{"pipelineSummaries", list}};
-  if (page->next_token) out["nextToken"] = *page->next_token;
-  return JsonOk(200, out);
+  return ListResources(c, ResourceType::kPipeline, "pipelineSummaries",
+                       [&](const ResourceRecord& rec, Json def) -> Json {
+                         return {{"pipelineName", rec.name},
+                                 {"reprocessingSummaries", ReprocessingSummaries(rec.name)},
+                                 {"creationTime", Seconds(rec.creation_micros)},
+                                 {"lastUpdateTime", Seconds(rec.last_update_micros)}};
+                       });
 }
 
 HttpResponse IotAnalyticsService::UpdatePipeline(Call& c, const std::string& name) {
@@ -875,28 +870,21 @@ HttpResponse IotAnalyticsService::DescribeDataset(Call& c, const std::string& na
 }
 
 HttpResponse IotAnalyticsService::ListDatasets(Call& c) {
-  auto max = ParseMaxResults(c.target);
-  if (!max.ok()) return JsonErrorResponse(max.status());
-  auto page = catalog_->List(ResourceType::kDataset, c.target.Query("nextToken"), *max);
-  if (!page.ok()) return JsonErrorResponse(page.status());
-  Json list = Json::array();
-  for (const auto& rec : page->records) {
-    Json def = Json::parse(rec.definition);
-    Json actions = Json::array();
-    for (const Json& a : def["actions"]) {
-      actions.push_back({{"actionName", a.value("actionName", "")},
-                         {"actionType", Has(a, "containerAction") ? "CONTAINER" : "QUERY"}});
-    }
-    list.push_back({{"datasetName", rec.name},
-                    {"status", "ACTIVE"},
-                    {"creationTime", Seconds(rec.creation_micros)},
-                    {"lastUpdateTime", Seconds(rec.last_update_micros)},
-                    {"triggers", def["triggers"]},
-                    {"actions", actions}});
-  }
-  Json out = {{"datasetSummaries", list}};
-  if (page->next_token) out["nextToken"] = *page->next_token;
-  return JsonOk(200, out);
+  return ListResources(
+      c, ResourceType::kDataset, "datasetSummaries",
+      [&](const ResourceRecord& rec, Json def) -> Json {
+        Json actions = Json::array();
+        for (const Json& a : def["actions"]) {
+          actions.push_back({{"actionName", a.value("actionName", "")},
+                             {"actionType", Has(a, "containerAction") ? "CONTAINER" : "QUERY"}});
+        }
+        return {{"datasetName", rec.name},
+                {"status", "ACTIVE"},
+                {"creationTime", Seconds(rec.creation_micros)},
+                {"lastUpdateTime", Seconds(rec.last_update_micros)},
+                {"triggers", def["triggers"]},
+                {"actions", actions}};
+      });
 }
 
 HttpResponse IotAnalyticsService::UpdateDataset(Call& c, const std::string& name) {

@@ -10,6 +10,7 @@
 // check that only one of them may pass.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -82,6 +83,10 @@ class IotAnalyticsService final : public ApiService {
   HttpResponse UpdateDataset(Call& c, const std::string& name);
   // Shared
   HttpResponse DeleteResource(Call& c, ResourceType type, const std::string& name);
+  // Paged List*: `summarize` turns one catalog record into its summary shape.
+  HttpResponse ListResources(
+      Call& c, ResourceType type, const char* member,
+      const std::function<nlohmann::json(const ResourceRecord&, nlohmann::json def)>& summarize);
   HttpResponse TagResource(Call& c);
   HttpResponse UntagResource(Call& c);
   HttpResponse ListTagsForResource(Call& c);
