@@ -149,7 +149,7 @@ class CompiledActivity {
   std::shared_ptr<const Impl> impl_;
 };
 
-// The brief's one-shot form: compile `activity` and apply it.
+// One-shot form: compile `activity` and apply it.
 Result<std::vector<Json>> ApplyActivity(const Json& activity, std::vector<Json> messages,
                                         ActivityContext& ctx);
 
