@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "catalog/sqlite_db.h"
 #include "common/strings.h"
 
 namespace sluice {
@@ -40,143 +41,15 @@ CREATE TABLE settings (
 };
 constexpr int kNumMigrations = static_cast<int>(std::size(kMigrations));
 
-constexpr int kBusyTimeoutMillis = 5000;
 // Page tokens are base64 of this prefix, the type name, a separator and the last name
 // returned, so a token from elsewhere (or for another type) is recognisably foreign.
 constexpr std::string_view kTokenPrefix = "sluice.list.v1\x1f";
 constexpr char kTokenSeparator = '\x1f';
 
-Status SqliteStatus(int rc, const std::string& message) {
-  int primary = rc & 0xff;
-  std::string text = "catalog: " + message + " (" + sqlite3_errstr(rc) + ")";
-  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return Status::Corruption(text);
-  return Status::IoError(text);
-}
-
-Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg(what);
-  msg += ": ";
-  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return SqliteStatus(rc, msg);
-}
-
-// A prepared statement that is finalized on scope exit.
-class Stmt {
- public:
-  explicit Stmt(sqlite3* db) : db_(db) {}
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Status Prepare(std::string_view sql) {
-    if (sql.size() > INT_MAX) return Status::InvalidArgument("catalog: statement too long");
-    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
-    return Status::Ok();
-  }
-  Status Bind(int index, std::string_view value) {
-    if (value.size() > INT_MAX) return Status::InvalidArgument("catalog: value too long");
-    int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
-                               SQLITE_TRANSIENT);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
-    return Status::Ok();
-  }
-  Status Bind(int index, int64_t value) {
-    int rc = sqlite3_bind_int64(stmt_, index, value);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
-    return Status::Ok();
-  }
-  // true: a row is available; false: the statement is done.
-  Result<bool> Step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return SqliteError(db_, rc, "step");
-  }
-  // Runs a statement expected to produce no rows (rows are ignored).
-  Status Run() {
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, Step());
-      if (!row) return Status::Ok();
-    }
-  }
-  Status Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-    return Status::Ok();
-  }
-  std::string Text(int col) const {
-    const unsigned char* p = sqlite3_column_text(stmt_, col);
-    int n = sqlite3_column_bytes(stmt_, col);
-    if (p == nullptr || n <= 0) return std::string();
-    return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// Runs every statement of a constant SQL script (no parameters) in order.
-Status ExecScript(sqlite3* db, std::string_view script) {
-  const char* p = script.data();
-  const char* end = script.data() + script.size();
-  while (p < end) {
-    sqlite3_stmt* raw = nullptr;
-    const char* tail = nullptr;
-    int rc = sqlite3_prepare_v2(db, p, static_cast<int>(end - p), &raw, &tail);
-    if (rc != SQLITE_OK) {
-      sqlite3_finalize(raw);
-      return SqliteError(db, rc, "prepare script");
-    }
-    if (raw == nullptr) break;  // only whitespace or comments remained
-    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-    }
-    sqlite3_finalize(raw);
-    if (rc != SQLITE_DONE) return SqliteError(db, rc, "run script");
-    p = tail;
-  }
-  return Status::Ok();
-}
-
-Result<int64_t> QueryInt(sqlite3* db, std::string_view sql) {
-  Stmt s(db);
-  RETURN_IF_ERROR(s.Prepare(sql));
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return Status::Internal("catalog: no row from " + std::string(sql));
-  return s.Int(0);
-}
-
-// An explicit transaction rolled back on scope exit unless committed.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  ~Transaction() {
-    if (open_ && !sqlite3_get_autocommit(db_)) {
-      // Best effort; SQLite may already have rolled back after an I/O error.
-      Status ignored = ExecScript(db_, "ROLLBACK");
-      (void)ignored;
-    }
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-
-  Status Begin(bool immediate) {
-    RETURN_IF_ERROR(ExecScript(db_, immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
-    open_ = true;
-    return Status::Ok();
-  }
-  Status Commit() {
-    Status st = ExecScript(db_, "COMMIT");
-    if (st.ok()) open_ = false;
-    return st;
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
+using sqlite::ExecScript;
+using sqlite::QueryInt;
+using sqlite::Stmt;
+using sqlite::Transaction;
 
 std::string MakeToken(ResourceType type, const std::string& last_name) {
   std::string raw(kTokenPrefix);
@@ -251,69 +124,17 @@ int Catalog::schema_version() const { return schema_version_.load(); }
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path, const Clock* clock,
                                                const char* vfs_name) {
   if (clock == nullptr) return Status::InvalidArgument("catalog: clock is required");
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs_name);
-  if (rc != SQLITE_OK) {
-    Status st = SqliteError(db, rc, "open " + path);
-    sqlite3_close_v2(db);
-    return st;
-  }
-  sqlite3_extended_result_codes(db, 1);
+  ASSIGN_OR_RETURN(sqlite3 * db, sqlite::OpenDurable(path, vfs_name, "catalog"));
   std::unique_ptr<Catalog> catalog(new Catalog(db, clock));
-  RETURN_IF_ERROR(catalog->Configure());
   RETURN_IF_ERROR(catalog->Migrate());
   return catalog;
 }
 
-Status Catalog::Configure() {
-  MutexLock lock(&mu_);
-  int rc = sqlite3_busy_timeout(db_, kBusyTimeoutMillis);
-  if (rc != SQLITE_OK) return SqliteError(db_, rc, "busy_timeout");
-  {
-    Stmt s(db_);
-    RETURN_IF_ERROR(s.Prepare("PRAGMA journal_mode=WAL"));
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    std::string mode = row ? ToLower(s.Text(0)) : "";
-    if (mode != "wal") {
-      return Status::IoError("catalog: could not enable WAL journal mode (got '" + mode + "')");
-    }
-  }
-  RETURN_IF_ERROR(ExecScript(db_, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
-  ASSIGN_OR_RETURN(int64_t fk, QueryInt(db_, "PRAGMA foreign_keys"));
-  if (fk != 1) return Status::Internal("catalog: foreign keys unavailable");
-  return Status::Ok();
-}
-
 Status Catalog::Migrate() {
   MutexLock lock(&mu_);
-  while (true) {
-    Transaction txn(db_);
-    RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
-    // Read inside the write transaction so concurrent openers cannot both apply a step.
-    ASSIGN_OR_RETURN(int64_t version, QueryInt(db_, "PRAGMA user_version"));
-    if (version < 0) {
-      return Status::Corruption("catalog schema version " + std::to_string(version) +
-                                " is invalid");
-    }
-    if (version > kNumMigrations) {
-      return Status::Corruption("catalog schema version " + std::to_string(version) +
-                                " is newer than this Sluice (" + std::to_string(kNumMigrations) +
-                                ")");
-    }
-    if (version == kNumMigrations) {
-      RETURN_IF_ERROR(txn.Commit());
-      schema_version_.store(static_cast<int>(version));
-      return Status::Ok();
-    }
-    Status st = ExecScript(db_, kMigrations[version]);
-    if (!st.ok()) {
-      return Status(st.code(),
-                    "migration " + std::to_string(version + 1) + " failed: " + st.message());
-    }
-    // PRAGMA takes no bound parameters; the value is an integer we computed.
-    RETURN_IF_ERROR(ExecScript(db_, "PRAGMA user_version=" + std::to_string(version + 1)));
-    RETURN_IF_ERROR(txn.Commit());
-  }
+  ASSIGN_OR_RETURN(int version, sqlite::Migrate(db_, kMigrations, kNumMigrations, "catalog"));
+  schema_version_.store(version);
+  return Status::Ok();
 }
 
 Status Catalog::CheckExists(ResourceType type, const std::string& name) {

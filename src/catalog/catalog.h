@@ -100,7 +100,6 @@ class Catalog {
  private:
   Catalog(sqlite3* db, const Clock* clock);
   Status Migrate() EXCLUDES(mu_);
-  Status Configure() EXCLUDES(mu_);
   // kNotFound unless (type, name) exists. Called inside a transaction.
   Status CheckExists(ResourceType type, const std::string& name) REQUIRES(mu_);
 

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "catalog/sqlite_db.h"
 #include "common/strings.h"
 #include "things/shadow_document.h"
 
@@ -46,136 +47,14 @@ CREATE TABLE shadows (
 };
 constexpr int kNumMigrations = static_cast<int>(std::size(kMigrations));
 
-constexpr int kBusyTimeoutMillis = 5000;
 // Page tokens are base64 of a kind-specific prefix and the last name returned.
 constexpr std::string_view kThingTokenPrefix = "sluice.things.v1\x1f";
 constexpr std::string_view kShadowTokenPrefix = "sluice.shadows.v1\x1f";
 
-Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string text = "things: ";
-  text += what;
-  text += ": ";
-  text += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  int primary = rc & 0xff;
-  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return Status::Corruption(text);
-  return Status::IoError(text);
-}
-
-// A prepared statement finalized on scope exit.
-class Stmt {
- public:
-  explicit Stmt(sqlite3* db) : db_(db) {}
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Status Prepare(std::string_view sql) {
-    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
-    return Status::Ok();
-  }
-  Status Bind(int index, std::string_view value) {
-    if (value.size() > INT_MAX) return Status::InvalidArgument("things: value too long");
-    return Check(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
-                                   SQLITE_TRANSIENT));
-  }
-  Status Bind(int index, int64_t value) { return Check(sqlite3_bind_int64(stmt_, index, value)); }
-  Status BindNull(int index) { return Check(sqlite3_bind_null(stmt_, index)); }
-  Status BindOpt(int index, const std::optional<std::string>& value) {
-    return value ? Bind(index, std::string_view(*value)) : BindNull(index);
-  }
-  Result<bool> Step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return SqliteError(db_, rc, "step");
-  }
-  Status Run() {
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, Step());
-      if (!row) return Status::Ok();
-    }
-  }
-  Status Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-    return Status::Ok();
-  }
-  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  std::string Text(int col) const {
-    const unsigned char* p = sqlite3_column_text(stmt_, col);
-    int n = sqlite3_column_bytes(stmt_, col);
-    if (p == nullptr || n <= 0) return std::string();
-    return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-
- private:
-  Status Check(int rc) {
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
-    return Status::Ok();
-  }
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-Status ExecScript(sqlite3* db, std::string_view script) {
-  const char* p = script.data();
-  const char* end = script.data() + script.size();
-  while (p < end) {
-    sqlite3_stmt* raw = nullptr;
-    const char* tail = nullptr;
-    int rc = sqlite3_prepare_v2(db, p, static_cast<int>(end - p), &raw, &tail);
-    if (rc != SQLITE_OK) {
-      sqlite3_finalize(raw);
-      return SqliteError(db, rc, "prepare script");
-    }
-    if (raw == nullptr) break;
-    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-    }
-    sqlite3_finalize(raw);
-    if (rc != SQLITE_DONE) return SqliteError(db, rc, "run script");
-    p = tail;
-  }
-  return Status::Ok();
-}
-
-Result<int64_t> QueryInt(sqlite3* db, std::string_view sql) {
-  Stmt s(db);
-  RETURN_IF_ERROR(s.Prepare(sql));
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return Status::Internal("things: no row from " + std::string(sql));
-  return s.Int(0);
-}
-
-// An explicit transaction rolled back on scope exit unless committed.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  ~Transaction() {
-    if (open_ && !sqlite3_get_autocommit(db_)) {
-      Status ignored = ExecScript(db_, "ROLLBACK");
-      (void)ignored;
-    }
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-
-  Status Begin() {
-    RETURN_IF_ERROR(ExecScript(db_, "BEGIN IMMEDIATE"));
-    open_ = true;
-    return Status::Ok();
-  }
-  Status Commit() {
-    Status st = ExecScript(db_, "COMMIT");
-    if (st.ok()) open_ = false;
-    return st;
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
+using sqlite::ExecScript;
+using sqlite::QueryInt;
+using sqlite::Stmt;
+using sqlite::Transaction;
 
 std::string MakeToken(std::string_view prefix, const std::string& last) {
   std::string raw(prefix);
@@ -273,60 +152,16 @@ Result<std::unique_ptr<ThingRegistry>> ThingRegistry::Open(const std::string& pa
                                                            const Clock* clock, std::string region,
                                                            std::string account_id) {
   if (clock == nullptr) return Status::InvalidArgument("things: clock is required");
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  if (rc != SQLITE_OK) {
-    Status st = SqliteError(db, rc, "open " + path);
-    sqlite3_close_v2(db);
-    return st;
-  }
-  sqlite3_extended_result_codes(db, 1);
+  ASSIGN_OR_RETURN(sqlite3 * db, sqlite::OpenDurable(path, nullptr, "things.db"));
   std::unique_ptr<ThingRegistry> reg(
       new ThingRegistry(db, clock, std::move(region), std::move(account_id)));
-  RETURN_IF_ERROR(reg->Configure());
   RETURN_IF_ERROR(reg->Migrate());
   return reg;
 }
 
-Status ThingRegistry::Configure() {
-  MutexLock lock(&mu_);
-  int rc = sqlite3_busy_timeout(db_, kBusyTimeoutMillis);
-  if (rc != SQLITE_OK) return SqliteError(db_, rc, "busy_timeout");
-  {
-    Stmt s(db_);
-    RETURN_IF_ERROR(s.Prepare("PRAGMA journal_mode=WAL"));
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    std::string mode = row ? ToLower(s.Text(0)) : "";
-    if (mode != "wal") {
-      return Status::IoError("things: could not enable WAL journal mode (got '" + mode + "')");
-    }
-  }
-  RETURN_IF_ERROR(ExecScript(db_, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
-  ASSIGN_OR_RETURN(int64_t fk, QueryInt(db_, "PRAGMA foreign_keys"));
-  if (fk != 1) return Status::Internal("things: foreign keys unavailable");
-  return Status::Ok();
-}
-
 Status ThingRegistry::Migrate() {
   MutexLock lock(&mu_);
-  while (true) {
-    Transaction txn(db_);
-    RETURN_IF_ERROR(txn.Begin());
-    ASSIGN_OR_RETURN(int64_t version, QueryInt(db_, "PRAGMA user_version"));
-    if (version < 0 || version > kNumMigrations) {
-      return Status::Corruption("things.db schema version " + std::to_string(version) +
-                                " is not one this Sluice knows (latest " +
-                                std::to_string(kNumMigrations) + ")");
-    }
-    if (version == kNumMigrations) return txn.Commit();
-    Status st = ExecScript(db_, kMigrations[version]);
-    if (!st.ok()) {
-      return Status(st.code(), "things.db migration " + std::to_string(version + 1) +
-                                   " failed: " + st.message());
-    }
-    RETURN_IF_ERROR(ExecScript(db_, "PRAGMA user_version=" + std::to_string(version + 1)));
-    RETURN_IF_ERROR(txn.Commit());
-  }
+  return sqlite::Migrate(db_, kMigrations, kNumMigrations, "things.db").status();
 }
 
 std::string ThingRegistry::ThingArn(const std::string& name) const {

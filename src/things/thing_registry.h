@@ -161,7 +161,6 @@ class ThingRegistry : public ThingLookup {
 
  private:
   ThingRegistry(sqlite3* db, const Clock* clock, std::string region, std::string account_id);
-  Status Configure();
   Status Migrate();
   Result<std::optional<ThingRecord>> LoadThing(const std::string& name) REQUIRES(mu_);
   Status WriteAttributes(const std::string& name, const std::map<std::string, std::string>& attrs)
